@@ -1,0 +1,75 @@
+# Two commands on a fresh machine: `make train` then `make test`. `make help` lists every target.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ML1M_ZIP ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
+UI_PORT ?= 8501
+API_URL ?= http://$(HOST):$(PORT)
+ARTIFACTS_DIR ?= artifacts
+TRAIN_ARGS ?=
+export ML1M_ZIP ARTIFACTS_DIR
+
+.PHONY: help venv data train evaluate serve ui up test test-unit bench lint notebooks browser clean
+
+help: ## List every target
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  Variables: ML1M_ZIP=path/to/ml-1m.zip (local archive; default: download the official one), HOST, PORT, ARTIFACTS_DIR"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
+
+data: venv ## Get MovieLens-1M (ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
+	$(PY) -m training.data
+
+train: data ## Train retrieval + ranker, evaluate against baselines, export the bundle to artifacts/
+	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
+
+evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (writes report.md there)
+	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)
+
+serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000)
+	$(PY) -m serving --host $(HOST) --port $(PORT)
+
+ui: venv ## Start the Streamlit UI on 0.0.0.0:8501 (API_URL, default http://127.0.0.1:8000)
+	API_URL=$(API_URL) $(VENV)/bin/streamlit run ui/app.py --server.address 0.0.0.0 --server.port $(UI_PORT) --server.headless true
+
+up: venv ## Start API and UI together; Ctrl-C stops both
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m serving --host $(HOST) --port $(PORT) & \
+	API_URL=$(API_URL) $(VENV)/bin/streamlit run ui/app.py --server.address 0.0.0.0 --server.port $(UI_PORT) --server.headless true & \
+	wait
+
+test: venv ## Run the whole test suite (integration tests too when ML1M_ZIP is set)
+	$(PY) -m pytest -q
+
+test-unit: venv ## Only the fast tests on synthetic data
+	$(PY) -m pytest -q -m "not integration and not browser"
+
+bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle)
+	$(PY) -m serving.bench --artifacts $(ARTIFACTS_DIR)
+
+lint: venv ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+notebooks: venv ## Execute the notebooks and write HTML copies to notebooks/html/
+	$(PY) -m training.notebooks --html notebooks/html
+
+browser: ## Install Debian's chromium + chromedriver for the browser test (needs root)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+clean: ## Remove caches, the venv, extracted data and the built bundle
+	rm -rf $(VENV) .pytest_cache .ruff_cache data/raw data/processed notebooks/html tests/output
+	find artifacts -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

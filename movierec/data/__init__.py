@@ -1,0 +1,1 @@
+"""Getting, parsing, validating, caching and splitting MovieLens-1M."""

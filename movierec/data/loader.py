@@ -1,0 +1,195 @@
+"""Parse and validate the three MovieLens-1M .dat files into typed DataFrames, with a parquet cache."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
+from movierec.data.archive import archive_sha256
+from movierec.errors import DataFormatError
+
+ENCODING = "latin-1"
+YEAR_PATTERN = re.compile(r"\((\d{4})\)\s*$")
+CACHE_FILES = ("ratings.parquet", "users.parquet", "movies.parquet")
+
+
+@dataclass(frozen=True)
+class MovieLens:
+    """The three validated tables plus the sha256 of the archive they came from."""
+
+    ratings: pd.DataFrame  # user_id, movie_id, rating, timestamp (file order)
+    users: pd.DataFrame  # user_id, gender, age, occupation, zip
+    movies: pd.DataFrame  # movie_id, title, genres ("A|B"), year (nullable)
+    sha256: str
+
+
+def parse_year(title: str) -> int | None:
+    """Release year from a title such as 'Toy Story (1995)'; None when the title carries no year."""
+    match = YEAR_PATTERN.search(title)
+    return int(match.group(1)) if match else None
+
+
+def _fail(path: Path, lineno: int, line: str, problem: str) -> DataFormatError:
+    return DataFormatError(f"{path.name} line {lineno}: {problem}: {line!r}")
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise DataFormatError(f"{path}: file not found (expected MovieLens-1M {path.name})")
+    return path.read_bytes().decode(ENCODING).splitlines()
+
+
+def _split_fields(path: Path, lines: list[str], names: tuple[str, ...]) -> pd.DataFrame:
+    """Split '::'-separated lines; a wrong field count names the line."""
+    rows = [line.split("::") for line in lines]
+    bad = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
+    if bad is not None:
+        raise _fail(
+            path,
+            bad + 1,
+            lines[bad],
+            f"expected {len(names)} fields separated by '::' ({'::'.join(names)}), got {len(rows[bad])}",
+        )
+    return pd.DataFrame(rows, columns=list(names))
+
+
+def _integers(path: Path, lines: list[str], frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame[column]
+    ok = values.str.fullmatch(r"-?\d+").to_numpy(dtype=bool)
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise _fail(path, i + 1, lines[i], f"{column} must be an integer, got {values.iloc[i]!r}")
+    return values.to_numpy().astype(np.int64)
+
+
+def _check_allowed(path: Path, lines: list[str], values: np.ndarray, allowed, column: str) -> None:
+    ok = np.isin(values, np.asarray(list(allowed)))
+    if not ok.all():
+        i = int(np.argmin(ok))
+        value = values[i].item() if isinstance(values[i], np.generic) else values[i]
+        raise _fail(path, i + 1, lines[i], f"{column} {value!r} is not one of {sorted(allowed)}")
+
+
+def _check_unique(path: Path, lines: list[str], frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    dup = frame.duplicated(columns, keep="first").to_numpy()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise _fail(path, i + 1, lines[i], f"duplicate {what} {tuple(frame.iloc[i][columns])}")
+
+
+def parse_users(path: Path) -> pd.DataFrame:
+    lines = _read_lines(path)
+    raw = _split_fields(path, lines, ("UserID", "Gender", "Age", "Occupation", "Zip-code"))
+    users = pd.DataFrame(
+        {
+            "user_id": _integers(path, lines, raw, "UserID").astype(np.int32),
+            "gender": raw["Gender"].to_numpy(dtype=object),
+            "age": _integers(path, lines, raw, "Age").astype(np.int16),
+            "occupation": _integers(path, lines, raw, "Occupation").astype(np.int16),
+            "zip": raw["Zip-code"].to_numpy(dtype=object),
+        }
+    )
+    _check_allowed(path, lines, users["gender"].to_numpy(), GENDERS, "Gender")
+    _check_allowed(path, lines, users["age"].to_numpy(), AGE_GROUPS, "Age")
+    _check_allowed(path, lines, users["occupation"].to_numpy(), OCCUPATIONS, "Occupation")
+    _check_unique(path, lines, users, ["user_id"], "UserID")
+    users["gender"] = users["gender"].astype("string")
+    users["zip"] = users["zip"].astype("string")
+    return users
+
+
+def parse_movies(path: Path) -> pd.DataFrame:
+    lines = _read_lines(path)
+    raw = _split_fields_movies(path, lines)
+    movies = pd.DataFrame(
+        {
+            "movie_id": _integers(path, lines, raw, "MovieID").astype(np.int32),
+            "title": raw["Title"].astype("string"),
+            "genres": raw["Genres"].astype("string"),
+        }
+    )
+    known = set(GENRES)
+    for i, genres in enumerate(raw["Genres"]):
+        unknown = [g for g in genres.split("|") if g not in known]
+        if unknown:
+            raise _fail(path, i + 1, lines[i], f"unknown genre {unknown[0]!r}; allowed: {', '.join(GENRES)}")
+    empty = (movies["title"].str.strip() == "").to_numpy()
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise _fail(path, i + 1, lines[i], "empty title")
+    _check_unique(path, lines, movies, ["movie_id"], "MovieID")
+    movies["year"] = pd.array([parse_year(t) for t in movies["title"]], dtype="Int16")
+    return movies
+
+
+def _split_fields_movies(path: Path, lines: list[str]) -> pd.DataFrame:
+    """Movies split on the first and last '::' so a title may itself contain colons."""
+    rows = []
+    for i, line in enumerate(lines):
+        head, sep, rest = line.partition("::")
+        title, sep2, genres = rest.rpartition("::")
+        if not sep or not sep2:
+            raise _fail(path, i + 1, line, "expected 3 fields separated by '::' (MovieID::Title::Genres)")
+        rows.append((head, title, genres))
+    return pd.DataFrame(rows, columns=["MovieID", "Title", "Genres"])
+
+
+def parse_ratings(path: Path, users: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:
+    lines = _read_lines(path)
+    raw = _split_fields(path, lines, ("UserID", "MovieID", "Rating", "Timestamp"))
+    ratings = pd.DataFrame(
+        {
+            "user_id": _integers(path, lines, raw, "UserID").astype(np.int32),
+            "movie_id": _integers(path, lines, raw, "MovieID").astype(np.int32),
+            "rating": _integers(path, lines, raw, "Rating").astype(np.int8),
+            "timestamp": _integers(path, lines, raw, "Timestamp"),
+        }
+    )
+    bad = ((ratings["rating"] < MIN_RATING) | (ratings["rating"] > MAX_RATING)).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {MIN_RATING}-{MAX_RATING}")
+    for column, table, name in (("user_id", users, "users.dat"), ("movie_id", movies, "movies.dat")):
+        known = ratings[column].isin(table[column]).to_numpy()
+        if not known.all():
+            i = int(np.argmin(known))
+            raise _fail(path, i + 1, lines[i], f"{column} {ratings[column].iloc[i]} is not in {name}")
+    _check_unique(path, lines, ratings, ["user_id", "movie_id"], "(user_id, movie_id) rating")
+    return ratings
+
+
+def parse_dataset(raw_dir: Path, sha256: str = "") -> MovieLens:
+    """Parse and validate ratings/users/movies.dat from an extracted ml-1m folder."""
+    users = parse_users(raw_dir / "users.dat")
+    movies = parse_movies(raw_dir / "movies.dat")
+    ratings = parse_ratings(raw_dir / "ratings.dat", users, movies)
+    return MovieLens(ratings=ratings, users=users, movies=movies, sha256=sha256)
+
+
+def load_dataset(raw_dir: Path, cache_root: Path) -> MovieLens:
+    """Load the tables through a parquet cache keyed by the archive's sha256; parse only on a cache miss."""
+    sha256 = archive_sha256(raw_dir)
+    cache = cache_root / sha256[:16]
+    if all((cache / name).is_file() for name in CACHE_FILES):
+        tables = [pd.read_parquet(cache / name) for name in CACHE_FILES]
+        return MovieLens(*tables, sha256=sha256)
+    data = parse_dataset(raw_dir, sha256)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".cache-", dir=cache_root))
+    try:
+        for name, table in zip(CACHE_FILES, (data.ratings, data.users, data.movies), strict=False):
+            table.to_parquet(staging / name, index=False)
+        if cache.exists():
+            shutil.rmtree(cache)
+        os.replace(staging, cache)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return data

@@ -1,0 +1,32 @@
+"""The global chronological train/test split every model and baseline is judged on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    test: pd.DataFrame
+    cutoff_timestamp: int  # timestamp of the last training rating
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.train), len(self.test)
+
+
+def chronological_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> Split:
+    """Stable sort by timestamp; the first floor((1 - test_fraction) * n) ratings train, the rest test."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+    ordered = ratings.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    n_train = math.floor((1.0 - test_fraction) * len(ordered))
+    if n_train == 0 or n_train == len(ordered):
+        raise ValueError(f"{len(ordered)} ratings cannot be split with test_fraction={test_fraction}")
+    train = ordered.iloc[:n_train].reset_index(drop=True)
+    test = ordered.iloc[n_train:].reset_index(drop=True)
+    return Split(train=train, test=test, cutoff_timestamp=int(train["timestamp"].iloc[-1]))

@@ -1,0 +1,262 @@
+"""FeatureSpace: everything fitted on the training period, and the one function that builds model inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
+from movierec.features.catalog import filled_years, genre_multi_hot
+from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
+
+SECONDS_PER_DAY = 86_400.0
+MID_RATING = (MIN_RATING + MAX_RATING) / 2.0
+HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
+MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
+USER_NUMERIC = ("log_history", "history_mean_rating")
+USER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric")
+MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
+
+
+def centre_ratings(ratings) -> np.ndarray:
+    """Ratings 1..5 mapped to -1..1 (how history ratings enter the models)."""
+    return ((np.asarray(ratings, dtype=np.float32) - MID_RATING) / HALF_RANGE).astype(np.float32)
+
+
+@dataclass
+class FeatureSpace:
+    """Encoders, scalers and lookup tables fitted on training ratings; turns ids into model inputs."""
+
+    user_ids: IndexEncoder
+    movie_ids: IndexEncoder
+    genders: IndexEncoder
+    ages: IndexEncoder
+    occupations: IndexEncoder
+    catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (all of movies.dat)
+    users_table_ids: IndexEncoder  # user_id -> users.dat row + 1
+    year_scaler: MinMaxScaler
+    movie_numeric_scaler: StandardScaler
+    year_fill: float
+    history_length: int
+    cutoff_timestamp: int
+    # per catalogue row
+    movie_index: np.ndarray
+    movie_genres: np.ndarray
+    movie_numeric: np.ndarray
+    # per users.dat row
+    user_gender: np.ndarray
+    user_age: np.ndarray
+    user_occupation: np.ndarray
+    # per user index (row 0 = unknown user, empty history)
+    history_movies: np.ndarray
+    history_ratings: np.ndarray
+
+    @classmethod
+    def fit(
+        cls,
+        train: pd.DataFrame,
+        users: pd.DataFrame,
+        movies: pd.DataFrame,
+        history_length: int = 100,
+        recent_days: float = 30.0,
+    ) -> FeatureSpace:
+        """Fit on training ratings only; users and movies tables give demographics and catalogue content."""
+        if len(train) == 0:
+            raise ValueError("cannot fit features on an empty training set")
+        cutoff = int(train["timestamp"].max())
+        movies = movies.sort_values("movie_id").reset_index(drop=True)
+        users = users.sort_values("user_id").reset_index(drop=True)
+        user_ids = IndexEncoder(train["user_id"].to_numpy())
+        movie_ids = IndexEncoder(train["movie_id"].to_numpy())
+        genders = IndexEncoder(np.array(GENDERS))
+        ages = IndexEncoder(np.array(sorted(AGE_GROUPS)))
+        occupations = IndexEncoder(np.array(sorted(OCCUPATIONS)))
+
+        years, year_fill = filled_years(movies["year"])
+        year_scaler = MinMaxScaler().fit(years.reshape(-1, 1))
+        stats = _movie_stats(train, movies["movie_id"].to_numpy(), cutoff, recent_days)
+        raw_numeric = np.column_stack([years, stats]).astype(np.float64)
+        numeric_scaler = StandardScaler().fit(raw_numeric[:, 1:])
+        movie_numeric = np.column_stack(
+            [year_scaler.transform(years.reshape(-1, 1))[:, 0], numeric_scaler.transform(raw_numeric[:, 1:])]
+        ).astype(np.float32)
+
+        history_movies, history_ratings = _history_matrix(train, user_ids, movie_ids, history_length)
+        return cls(
+            user_ids=user_ids,
+            movie_ids=movie_ids,
+            genders=genders,
+            ages=ages,
+            occupations=occupations,
+            catalog_ids=IndexEncoder(movies["movie_id"].to_numpy()),
+            users_table_ids=IndexEncoder(users["user_id"].to_numpy()),
+            year_scaler=year_scaler,
+            movie_numeric_scaler=numeric_scaler,
+            year_fill=year_fill,
+            history_length=history_length,
+            cutoff_timestamp=cutoff,
+            movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
+            movie_genres=genre_multi_hot(movies["genres"]),
+            movie_numeric=movie_numeric,
+            user_gender=genders.transform(users["gender"].astype(str).to_numpy()),
+            user_age=ages.transform(users["age"].to_numpy()),
+            user_occupation=occupations.transform(users["occupation"].to_numpy()),
+            history_movies=history_movies,
+            history_ratings=history_ratings,
+        )
+
+    # ---- sizes the models need -------------------------------------------------------------
+    @property
+    def vocab_sizes(self) -> dict[str, int]:
+        return {
+            "user_id": self.user_ids.size,
+            "movie_id": self.movie_ids.size,
+            "gender": self.genders.size,
+            "age": self.ages.size,
+            "occupation": self.occupations.size,
+            "genres": len(GENRES),
+            "movie_numeric": len(MOVIE_NUMERIC),
+            "user_numeric": len(USER_NUMERIC),
+            "history_length": self.history_length,
+        }
+
+    @property
+    def n_catalog(self) -> int:
+        return len(self.movie_index)
+
+    # ---- rows -------------------------------------------------------------------------------
+    def catalog_rows(self, movie_ids) -> np.ndarray:
+        """Catalogue row of each movie id; -1 for ids not in movies.dat."""
+        return self.catalog_ids.transform(movie_ids) - 1
+
+    def user_rows(self, user_ids) -> np.ndarray:
+        """users.dat row of each user id; -1 for ids not in users.dat."""
+        return self.users_table_ids.transform(user_ids) - 1
+
+    # ---- model inputs (the single code path for training, evaluation and serving) -------------
+    def movie_inputs(self, catalog_rows: np.ndarray) -> dict[str, np.ndarray]:
+        rows = np.asarray(catalog_rows, dtype=np.int64)
+        return {
+            "movie_id": self.movie_index[rows],
+            "genres": self.movie_genres[rows],
+            "movie_numeric": self.movie_numeric[rows],
+        }
+
+    def user_inputs(
+        self,
+        user_ids,
+        exclude_movie_ids=None,
+        cold: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Inputs of known users (ids from users.dat): demographics plus training-period history.
+
+        exclude_movie_ids drops each row's target movie from its history (leave-one-out for training);
+        cold marks rows to present as unknown users (no id, no history), which trains the cold path.
+        """
+        user_ids = np.asarray(user_ids)
+        rows = self.user_rows(user_ids)
+        if np.any(rows < 0):
+            bad = user_ids[rows < 0][0]
+            raise KeyError(f"user_id {bad} is not in users.dat")
+        index = self.user_ids.transform(user_ids)
+        hist_m = self.history_movies[index]
+        hist_r = self.history_ratings[index]
+        if exclude_movie_ids is not None:
+            target = self.movie_ids.transform(exclude_movie_ids)
+            hit = (hist_m == target[:, None]) & (target[:, None] != UNKNOWN_INDEX)
+            if hit.any():
+                hist_m = np.where(hit, 0, hist_m)
+                hist_r = np.where(hit, 0.0, hist_r).astype(np.float32)
+        if cold is not None and cold.any():
+            index = np.where(cold, UNKNOWN_INDEX, index)
+            hist_m = np.where(cold[:, None], 0, hist_m)
+            hist_r = np.where(cold[:, None], 0.0, hist_r).astype(np.float32)
+        return self._assemble_user(
+            index, self.user_gender[rows], self.user_age[rows], self.user_occupation[rows], hist_m, hist_r
+        )
+
+    def profile_inputs(
+        self, gender: str | None, age: int | None, occupation: int | None, movie_ids=(), ratings=()
+    ) -> dict[str, np.ndarray]:
+        """Inputs of one new user: optional demographics plus the ratings they just gave (latest last)."""
+        movie_ids = np.asarray(movie_ids, dtype=np.int64)[-self.history_length :]
+        ratings = np.asarray(ratings, dtype=np.float32)[-self.history_length :]
+        hist_m = np.zeros((1, self.history_length), dtype=np.int32)
+        hist_r = np.zeros((1, self.history_length), dtype=np.float32)
+        encoded = self.movie_ids.transform(movie_ids)
+        hist_m[0, : len(encoded)] = encoded
+        hist_r[0, : len(encoded)] = np.where(encoded != UNKNOWN_INDEX, centre_ratings(ratings), 0.0)
+
+        def code(encoder: IndexEncoder, value) -> np.ndarray:
+            return encoder.transform(np.array([value])) if value is not None else np.zeros(1, np.int32)
+
+        return self._assemble_user(
+            np.zeros(1, np.int32),
+            code(self.genders, gender),
+            code(self.ages, age),
+            code(self.occupations, occupation),
+            hist_m,
+            hist_r,
+        )
+
+    def build_inputs(self, user_ids, movie_ids, exclude_target: bool = False, cold=None) -> dict[str, np.ndarray]:
+        """Inputs for (user, movie) pairs: user features + movie features, aligned row by row."""
+        movie_rows = self.catalog_rows(movie_ids)
+        if np.any(movie_rows < 0):
+            raise KeyError(f"movie_id {np.asarray(movie_ids)[movie_rows < 0][0]} is not in movies.dat")
+        inputs = self.user_inputs(user_ids, exclude_movie_ids=movie_ids if exclude_target else None, cold=cold)
+        inputs.update(self.movie_inputs(movie_rows))
+        return inputs
+
+    @staticmethod
+    def _assemble_user(index, gender, age, occupation, hist_m, hist_r) -> dict[str, np.ndarray]:
+        count = (hist_m != 0).sum(axis=1)
+        mean_rating = np.divide(hist_r.sum(axis=1), count, out=np.zeros(len(count), np.float32), where=count > 0)
+        numeric = np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating]).astype(np.float32)
+        return {
+            "user_id": np.asarray(index, dtype=np.int32),
+            "gender": np.asarray(gender, dtype=np.int32),
+            "age": np.asarray(age, dtype=np.int32),
+            "occupation": np.asarray(occupation, dtype=np.int32),
+            "history_movies": np.asarray(hist_m, dtype=np.int32),
+            "history_ratings": np.asarray(hist_r, dtype=np.float32),
+            "user_numeric": numeric,
+        }
+
+
+def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_days: float) -> np.ndarray:
+    """Per catalogue movie: log count, log recent count, shrunk mean rating, log days since first rating."""
+    recent_start = cutoff - recent_days * SECONDS_PER_DAY
+    grouped = train.groupby("movie_id").agg(
+        count=("rating", "size"), total=("rating", "sum"), first=("timestamp", "min")
+    )
+    recent = train.loc[train["timestamp"] > recent_start].groupby("movie_id").size()
+    grouped = grouped.reindex(catalog)
+    count = grouped["count"].fillna(0).to_numpy(dtype=np.float64)
+    total = grouped["total"].fillna(0).to_numpy(dtype=np.float64)
+    global_mean = float(train["rating"].mean())
+    prior = 10.0
+    shrunk = (total + prior * global_mean) / (count + prior)
+    days = ((cutoff - grouped["first"].fillna(cutoff).to_numpy(dtype=np.float64)) / SECONDS_PER_DAY).clip(0)
+    recent_count = recent.reindex(catalog).fillna(0).to_numpy(dtype=np.float64)
+    return np.column_stack([np.log1p(count), np.log1p(recent_count), shrunk, np.log1p(days)])
+
+
+def _history_matrix(
+    train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each known user's latest `length` training ratings as (movie index, centred rating) rows; row 0 empty."""
+    ordered = train.sort_values(["user_id", "timestamp"], kind="stable")
+    from_end = ordered.groupby("user_id").cumcount(ascending=False).to_numpy()
+    keep = from_end < length
+    kept = ordered.loc[keep]
+    rows = user_ids.transform(kept["user_id"].to_numpy())
+    cols = from_end[keep]
+    movies = np.zeros((user_ids.size, length), dtype=np.int32)
+    ratings = np.zeros((user_ids.size, length), dtype=np.float32)
+    movies[rows, cols] = movie_ids.transform(kept["movie_id"].to_numpy())
+    ratings[rows, cols] = centre_ratings(kept["rating"].to_numpy())
+    return movies, ratings

@@ -1,0 +1,103 @@
+"""FeatureSpace: fitted on train only, unknown users/movies handled, one input builder for every caller."""
+
+import numpy as np
+import pytest
+
+from movierec.config import GENRES
+from movierec.data.split import chronological_split
+from movierec.features.catalog import genre_multi_hot
+from movierec.features.encoders import UNKNOWN_INDEX
+from movierec.features.space import MOVIE_KEYS, USER_KEYS, FeatureSpace
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_data):
+    split = chronological_split(synthetic_data.ratings)
+    return split, FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=12)
+
+
+def test_encoders_are_fitted_on_train_only(fitted, synthetic_data):
+    split, space = fitted
+    test_only_users = set(split.test["user_id"]) - set(split.train["user_id"])
+    assert test_only_users, "the synthetic data must contain users who appear only in test"
+    assert space.user_ids.size == split.train["user_id"].nunique() + 1
+    assert (space.user_ids.transform(sorted(test_only_users)) == UNKNOWN_INDEX).all()
+
+
+def test_unknown_user_gets_demographics_and_empty_history(fitted):
+    split, space = fitted
+    unknown = sorted(set(split.test["user_id"]) - set(split.train["user_id"]))[0]
+    inputs = space.user_inputs([unknown])
+    assert inputs["user_id"][0] == UNKNOWN_INDEX
+    assert inputs["gender"][0] != UNKNOWN_INDEX and inputs["age"][0] != UNKNOWN_INDEX
+    assert (inputs["history_movies"] == 0).all()
+    assert np.isfinite(inputs["user_numeric"]).all()
+
+
+def test_build_inputs_has_every_key_aligned(fitted):
+    split, space = fitted
+    rows = split.test.head(7)
+    inputs = space.build_inputs(rows["user_id"].to_numpy(), rows["movie_id"].to_numpy())
+    assert set(inputs) == set(USER_KEYS) | set(MOVIE_KEYS)
+    assert all(len(v) == 7 for v in inputs.values())
+    assert inputs["genres"].shape == (7, len(GENRES))
+    assert inputs["history_movies"].shape == (7, 12)
+
+
+def test_leave_one_out_removes_the_target_from_history(fitted):
+    split, space = fitted
+    user = split.train["user_id"].iloc[-1]
+    movie = split.train["movie_id"].iloc[-1]  # the latest rating is always in the kept history
+    full = space.build_inputs([user], [movie])
+    loo = space.build_inputs([user], [movie], exclude_target=True)
+    target = space.movie_ids.transform([movie])[0]
+    assert target in full["history_movies"][0]
+    assert target not in loo["history_movies"][0]
+    assert (loo["history_movies"] != 0).sum() == (full["history_movies"] != 0).sum() - 1
+
+
+def test_cold_rows_lose_id_and_history(fitted):
+    split, space = fitted
+    users = split.train["user_id"].to_numpy()[:4]
+    inputs = space.user_inputs(users, cold=np.array([True, False, True, False]))
+    assert inputs["user_id"][0] == UNKNOWN_INDEX and inputs["user_id"][1] != UNKNOWN_INDEX
+    assert (inputs["history_movies"][0] == 0).all() and (inputs["history_movies"][1] != 0).any()
+
+
+def test_profile_inputs_match_known_user_layout(fitted):
+    _, space = fitted
+    profile = space.profile_inputs("F", 25, 12, movie_ids=[1, 2, 999999], ratings=[5, 1, 4])
+    assert set(profile) == set(USER_KEYS)
+    assert profile["user_id"][0] == UNKNOWN_INDEX
+    assert (profile["history_movies"][0] != 0).sum() == 2  # the unknown movie is dropped
+    assert profile["history_ratings"][0, 0] == pytest.approx(1.0)
+    assert profile["history_ratings"][0, 1] == pytest.approx(-1.0)
+    empty = space.profile_inputs(None, None, None)
+    assert empty["gender"][0] == UNKNOWN_INDEX and (empty["history_movies"] == 0).all()
+
+
+def test_movie_features(fitted, synthetic_data):
+    _, space = fitted
+    assert space.n_catalog == len(synthetic_data.movies)
+    year = space.movie_numeric[:, 0]
+    assert year.min() == pytest.approx(0.0) and year.max() == pytest.approx(1.0)
+    assert np.isfinite(space.movie_numeric).all()
+    no_year_row = space.catalog_rows([160])[0]
+    assert 0.0 <= year[no_year_row] <= 1.0  # missing year imputed with the median
+
+
+def test_unknown_ids_are_refused_with_names(fitted):
+    _, space = fitted
+    with pytest.raises(KeyError, match="user_id 99999"):
+        space.user_inputs([99999])
+    with pytest.raises(KeyError, match="movie_id 99999"):
+        space.build_inputs([1], [99999])
+
+
+def test_genre_multi_hot():
+    import pandas as pd
+
+    hot = genre_multi_hot(pd.Series(["Animation|Children's|Comedy", "Drama", "Nonsense"]))
+    assert hot.shape == (3, 18)
+    assert hot[0].sum() == 3 and hot[0, GENRES.index("Animation")] == 1
+    assert hot[2].sum() == 0

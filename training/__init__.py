@@ -1,0 +1,1 @@
+"""Training entry points: data preparation, model fitting, evaluation and export (CLI layer over movierec)."""

@@ -1,0 +1,1 @@
+"""Offline evaluation on the chronological test split: metrics, baselines, the full report."""

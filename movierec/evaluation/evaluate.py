@@ -1,0 +1,142 @@
+"""The offline evaluation: model vs baselines on the chronological test split, with what was known at cut-off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.split import Split
+from movierec.evaluation.baselines import BiasModel, popularity_scores
+from movierec.evaluation.metrics import mae, ndcg_at_k, precision_at_k, recall_curve, rmse
+from movierec.recommender import Recommender, final_order, top_k_rows
+
+RECALL_KS = (10, 50, 200)
+RELEVANT_RATING = 4
+
+
+def _relevant_sets(test: pd.DataFrame, users: np.ndarray, rows: np.ndarray, keep=None) -> list[set[int]]:
+    frame = pd.DataFrame({"user_id": test["user_id"].to_numpy(), "row": rows})
+    if keep is not None:
+        frame = frame.loc[keep]
+    grouped = frame.groupby("user_id")["row"].agg(set)
+    return [grouped.get(u, set()) for u in users]
+
+
+def _masked(scores: np.ndarray, seen_user_pos: np.ndarray, seen_rows: np.ndarray) -> np.ndarray:
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    scores[seen_user_pos, seen_rows] = -np.inf
+    return scores
+
+
+def _recall_summary(curve: np.ndarray, curve_seen: np.ndarray, curve_cold: np.ndarray) -> dict:
+    out = {}
+    for k in RECALL_KS:
+        out[f"recall@{k}"] = float(curve[k - 1])
+        out[f"recall@{k}_seen_users"] = float(curve_seen[k - 1]) if len(curve_seen) else float("nan")
+        out[f"recall@{k}_unknown_users"] = float(curve_cold[k - 1]) if len(curve_cold) else float("nan")
+    return out
+
+
+def evaluate(recommender: Recommender, split: Split, retrieve_k: int = 200, final_k: int = 10,
+             recent_days: float = 30.0, chunk_users: int = 256) -> dict:
+    """Every figure of the report. Returns {"metrics": {...}, "curves": {...}, "distributions": {...}}."""
+    space, train, test = recommender.space, split.train, split.test
+    n_catalog = space.n_catalog
+    users = np.unique(test["user_id"].to_numpy())
+    known = np.isin(users, train["user_id"].to_numpy())
+    test_rows = space.catalog_rows(test["movie_id"].to_numpy())
+    relevant = _relevant_sets(test, users, test_rows)
+    liked = _relevant_sets(test, users, test_rows, keep=(test["rating"] >= RELEVANT_RATING).to_numpy())
+
+    seen = train.loc[train["user_id"].isin(users)]
+    seen_pos = np.searchsorted(users, seen["user_id"].to_numpy())
+    seen_rows = space.catalog_rows(seen["movie_id"].to_numpy())
+
+    # ---- retrieval: model and popularity baselines ranked by the same code ----------------------------
+    user_inputs = space.user_inputs(users)
+    user_vectors = recommender.user_vectors(user_inputs)
+    k = min(retrieve_k, n_catalog)
+    ranked = {}
+    model_scores = _masked(user_vectors @ recommender.movie_vectors.T, seen_pos, seen_rows)
+    ranked["two_tower"] = top_k_rows(model_scores, k)
+    for name, days in (("popularity_all", None), (f"popularity_{int(recent_days)}d", recent_days)):
+        pop = popularity_scores(train, space.catalog_rows, n_catalog, days)
+        ranked[name] = top_k_rows(_masked(np.broadcast_to(pop, (len(users), n_catalog)), seen_pos, seen_rows), k)
+    curves, retrieval = {}, {}
+    for name, top in ranked.items():
+        curves[name] = recall_curve(top, relevant)
+        curves[f"{name}_seen_users"] = recall_curve(top[known], [r for r, w in zip(relevant, known) if w])
+        curves[f"{name}_unknown_users"] = recall_curve(top[~known], [r for r, w in zip(relevant, known) if not w])
+        retrieval[name] = _recall_summary(curves[name], curves[f"{name}_seen_users"], curves[f"{name}_unknown_users"])
+
+    # ---- final list: retrieve k, rank with the ranker, keep final_k ----------------------------------
+    top = ranked["two_tower"]
+    final = np.empty((len(users), final_k), dtype=np.int64)
+    for start in range(0, len(users), chunk_users):
+        stop = min(start + chunk_users, len(users))
+        block = top[start:stop]
+        pair_user = np.repeat(np.arange(start, stop), block.shape[1])
+        pair_inputs = {key: value[pair_user] for key, value in user_inputs.items()}
+        predicted = recommender.predict_ratings(pair_inputs, user_vectors[pair_user], block.ravel())
+        predicted = predicted.reshape(block.shape)
+        for i in range(stop - start):
+            order = final_order(predicted[i], model_scores[start + i, block[i]])[:final_k]
+            final[start + i] = block[i, order]
+    has_liked = np.array([len(r) > 0 for r in liked])
+    liked_sets = [r for r, w in zip(liked, has_liked) if w]
+    lists = {
+        "two_stage": final,
+        "retrieval_only": top[:, :final_k],
+        f"popularity_{int(recent_days)}d": ranked[f"popularity_{int(recent_days)}d"][:, :final_k],
+    }
+    final_metrics = {}
+    for name, chosen in lists.items():
+        ndcg = ndcg_at_k(chosen[has_liked], liked_sets, final_k)
+        prec = precision_at_k(chosen[has_liked], liked_sets, final_k)
+        known_liked = known[has_liked]
+        final_metrics[name] = {
+            f"ndcg@{final_k}": float(ndcg.mean()), f"precision@{final_k}": float(prec.mean()),
+            f"ndcg@{final_k}_seen_users": float(ndcg[known_liked].mean()) if known_liked.any() else float("nan"),
+            f"ndcg@{final_k}_unknown_users": float(ndcg[~known_liked].mean()) if (~known_liked).any() else float("nan"),
+        }
+
+    # ---- rating prediction on every test rating --------------------------------------------------------
+    pair_inputs = space.user_inputs(test["user_id"].to_numpy())
+    pair_vectors = recommender.user_vectors(pair_inputs)
+    predicted = recommender.predict_ratings(pair_inputs, pair_vectors, test_rows)
+    actual = test["rating"].to_numpy()
+    test_known = test["user_id"].isin(train["user_id"]).to_numpy()
+    bias = BiasModel().fit(train)
+    predictions = {
+        "ranker": predicted,
+        "global_mean": np.full(len(test), float(train["rating"].mean())),
+        "bias": bias.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy()),
+    }
+    rating = {}
+    for name, pred in predictions.items():
+        rating[name] = {
+            "rmse": rmse(pred, actual), "mae": mae(pred, actual),
+            "rmse_seen_users": rmse(pred[test_known], actual[test_known]),
+            "rmse_unknown_users": rmse(pred[~test_known], actual[~test_known]),
+        }
+
+    metrics = {
+        "retrieval": retrieval,
+        "final_list": final_metrics,
+        "rating": rating,
+        "counts": {
+            "test_users": int(len(users)), "test_users_unknown": int((~known).sum()),
+            "test_users_with_liked": int(has_liked.sum()), "test_ratings": int(len(test)),
+            "test_ratings_unknown_users": int((~test_known).sum()),
+            "retrieve_k": int(k), "final_k": int(final_k),
+        },
+    }
+    return {
+        "metrics": metrics,
+        "curves": {name: curve.tolist() for name, curve in curves.items()},
+        "distributions": {
+            "true": np.bincount(actual, minlength=6)[1:].tolist(),
+            "predicted": np.histogram(predicted, bins=np.linspace(0.5, 5.5, 21))[0].tolist(),
+            "predicted_bins": np.linspace(0.5, 5.5, 21).tolist(),
+        },
+    }

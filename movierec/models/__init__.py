@@ -1,0 +1,1 @@
+"""Keras 3 model definitions: layers, the two towers, the retrieval model and the rating ranker."""

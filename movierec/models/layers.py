@@ -1,0 +1,41 @@
+"""Custom Keras layers, registered so saved models reload without custom_objects."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class HistoryPooling(keras.layers.Layer):
+    """Pools a user's rated-movie embeddings: plain mean and rating-weighted mean over non-padding slots.
+
+    Inputs: embeddings (B, L, d), movie indices (B, L) with 0 as padding, centred ratings (B, L) in [-1, 1].
+    Output: (B, 2d). An empty history gives zeros.
+    """
+
+    def call(self, embeddings, movie_ids, ratings):
+        mask = ops.cast(ops.not_equal(movie_ids, 0), embeddings.dtype)
+        count = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
+        masked = embeddings * ops.expand_dims(mask, -1)
+        mean = ops.sum(masked, axis=1) / count
+        weighted = ops.sum(masked * ops.expand_dims(ops.cast(ratings, embeddings.dtype), -1), axis=1) / count
+        return ops.concatenate([mean, weighted], axis=-1)
+
+    def compute_output_shape(self, embeddings_shape, movie_ids_shape=None, ratings_shape=None):
+        return (embeddings_shape[0], 2 * embeddings_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class RatingRange(keras.layers.Layer):
+    """Shifts a raw score by the global mean rating and clips it to the valid rating range."""
+
+    def __init__(self, offset: float = 3.5, minimum: float = 1.0, maximum: float = 5.0, **kwargs):
+        super().__init__(**kwargs)
+        self.offset, self.minimum, self.maximum = float(offset), float(minimum), float(maximum)
+
+    def call(self, inputs):
+        return ops.clip(inputs + self.offset, self.minimum, self.maximum)
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset, "minimum": self.minimum, "maximum": self.maximum}

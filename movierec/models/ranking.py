@@ -1,0 +1,65 @@
+"""DNN rating ranker over [user vector | movie vector] plus id embeddings, biases and numeric features."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from movierec.models.layers import RatingRange
+
+RANKING_KEYS = ("user_vector", "movie_vector", "user_id", "movie_id", "user_numeric", "movie_numeric")
+
+
+def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -> keras.Model:
+    """Predicts the explicit rating (1-5). Dense blocks follow the reference design (256-128-64)."""
+    inputs = {
+        "user_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="user_vector"),
+        "movie_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="movie_vector"),
+        "user_id": keras.Input(shape=(), dtype="int32", name="user_id"),
+        "movie_id": keras.Input(shape=(), dtype="int32", name="movie_id"),
+        "user_numeric": keras.Input(shape=(vocab["user_numeric"],), dtype="float32", name="user_numeric"),
+        "movie_numeric": keras.Input(shape=(vocab["movie_numeric"],), dtype="float32", name="movie_numeric"),
+    }
+    user_id = layers.Embedding(vocab["user_id"], cfg.id_dim, name="rank_user_embedding")(inputs["user_id"])
+    movie_id = layers.Embedding(vocab["movie_id"], cfg.id_dim, name="rank_movie_embedding")(inputs["movie_id"])
+    user_bias = layers.Embedding(vocab["user_id"], 1, embeddings_initializer="zeros", name="user_bias")(inputs["user_id"])
+    movie_bias = layers.Embedding(vocab["movie_id"], 1, embeddings_initializer="zeros", name="movie_bias")(
+        inputs["movie_id"]
+    )
+    x = layers.Concatenate(name="ranking_features")([
+        inputs["user_vector"], inputs["movie_vector"], user_id, movie_id, inputs["user_numeric"], inputs["movie_numeric"]
+    ])
+    for i, (units, dropout) in enumerate(zip(cfg.units, cfg.dropouts, strict=True)):
+        x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
+        if i < len(cfg.units) - 1:
+            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
+    score = layers.Dense(1, name="score")(x)
+    score = layers.Add(name="with_biases")([score, user_bias, movie_bias])
+    rating = RatingRange(offset=global_mean, name="rating")(layers.Flatten(name="flat")(score))
+    return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(rating), name="ranking_model")
+
+
+
+def ranking_inputs(space, user_inputs: dict, user_vectors, movie_rows, movie_vectors) -> dict:
+    """Ranker inputs for (user, movie) pairs aligned row by row; the single path for training, eval and serving.
+
+    user_inputs/user_vectors hold one row per pair, or a single row that is broadcast to every pair;
+    movie_rows index the catalogue (rows of movies.parquet and of movie_vectors).
+    """
+    rows = np.asarray(movie_rows, dtype=np.int64)
+    n = len(rows)
+
+    def per_pair(array):
+        array = np.asarray(array)
+        return np.broadcast_to(array, (n, *array.shape[1:])) if len(array) == 1 and n != 1 else array
+
+    return {
+        "user_vector": per_pair(user_vectors).astype(np.float32, copy=False),
+        "movie_vector": movie_vectors[rows],
+        "user_id": per_pair(user_inputs["user_id"]),
+        "movie_id": space.movie_index[rows],
+        "user_numeric": per_pair(user_inputs["user_numeric"]),
+        "movie_numeric": space.movie_numeric[rows],
+    }

@@ -1,0 +1,209 @@
+"""The two-stage recommender: user vector -> top-K over precomputed movie vectors -> DNN ranker.
+
+One implementation serves the API, the offline evaluation and the notebooks. The hot path never calls
+`model.predict`: models run through `tf.function`s with fixed input signatures, retrieval is NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from movierec.config import GENRES
+from movierec.features.space import FeatureSpace
+from movierec.models.ranking import ranking_inputs
+
+HIGH_RATING = 4
+
+
+def compile_model(model):
+    """A tf.function over model(inputs, training=False) with a batch-agnostic input signature (no retracing)."""
+    spec = {
+        name: tf.TensorSpec(shape=(None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
+        for name, tensor in model.input.items()
+    }
+    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
+
+
+def final_order(predicted: np.ndarray, retrieval_scores: np.ndarray) -> np.ndarray:
+    """Order of candidates in the final list: ranker's rating first, retrieval score breaks ties."""
+    return np.lexsort((-np.asarray(retrieval_scores), -np.asarray(predicted)))
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Row-wise indices of the k highest scores, best first; -inf entries come last (callers cap k)."""
+    scores = np.atleast_2d(scores)
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+@dataclass
+class UserContext:
+    """Everything about one user that a request needs: model inputs, vector, what to exclude and explain."""
+
+    inputs: dict[str, np.ndarray]
+    vector: np.ndarray  # (1, d)
+    history_rows: np.ndarray  # catalogue rows of rated movies (training period, or given ratings)
+    history_ratings: np.ndarray  # 1..5, aligned with history_rows
+    user_id: int | None = None
+    demographics: dict = field(default_factory=dict)
+
+
+@dataclass
+class Recommendation:
+    rank: int
+    movie_id: int
+    title: str
+    genres: list[str]
+    year: int | None
+    ranking_score: float
+    retrieval_score: float
+    because: dict | None
+
+
+class Recommender:
+    """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts)."""
+
+    def __init__(self, space: FeatureSpace, user_tower, ranking_model, movie_vectors: np.ndarray,
+                 movies: pd.DataFrame, users: pd.DataFrame, train_ratings: pd.DataFrame):
+        self.space = space
+        self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
+        self._user_fn = compile_model(user_tower)
+        self._rank_fn = compile_model(ranking_model)
+        self.movies = movies.sort_values("movie_id").reset_index(drop=True)
+        self.users = users.sort_values("user_id").reset_index(drop=True)
+        self._titles = self.movies["title"].astype(str).tolist()
+        self._movie_ids = self.movies["movie_id"].to_numpy().astype(int).tolist()
+        self._genres = [str(g).split("|") for g in self.movies["genres"]]
+        self._years = [None if pd.isna(y) else int(y) for y in self.movies["year"]]
+        self._genre_matrix = space.movie_genres > 0
+        ordered = train_ratings.sort_values(["user_id", "timestamp"], kind="stable")
+        self._hist_users = ordered["user_id"].to_numpy()
+        self._hist_rows = space.catalog_rows(ordered["movie_id"].to_numpy())
+        self._hist_ratings = ordered["rating"].to_numpy().astype(np.int64)
+        all_users = self.users["user_id"].to_numpy()
+        self._known_inputs = space.user_inputs(all_users)
+        self._known_vectors = self.user_vectors(self._known_inputs)
+
+    # ---- batch building blocks (evaluation uses these directly) ---------------------------------
+    def user_vectors(self, user_inputs: dict, batch_size: int = 8192) -> np.ndarray:
+        n = len(user_inputs["user_id"])
+        out = [
+            self._user_fn({k: v[i : i + batch_size] for k, v in user_inputs.items()}).numpy()
+            for i in range(0, n, batch_size)
+        ]
+        return np.concatenate(out) if out else np.zeros((0, self.movie_vectors.shape[1]), np.float32)
+
+    def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):
+        """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows."""
+        movie_rows = np.asarray(movie_rows)
+        inputs = ranking_inputs(self.space, user_inputs, user_vectors, movie_rows, self.movie_vectors)
+        n = len(movie_rows)
+        if n <= batch_size:
+            return self._rank_fn(inputs).numpy()
+        return np.concatenate([
+            self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}).numpy() for i in range(0, n, batch_size)
+        ])
+
+    def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(catalogue rows, ratings) of a user's training-period ratings, oldest first."""
+        lo, hi = np.searchsorted(self._hist_users, [user_id, user_id + 1])
+        return self._hist_rows[lo:hi], self._hist_ratings[lo:hi]
+
+    # ---- users ------------------------------------------------------------------------------------
+    def known_user(self, user_id: int) -> UserContext:
+        row = int(self.space.user_rows([user_id])[0])
+        if row < 0:
+            raise KeyError(f"user_id {user_id} is not a MovieLens-1M user")
+        inputs = {k: v[row : row + 1] for k, v in self._known_inputs.items()}
+        rows, ratings = self.history(user_id)
+        user = self.users.iloc[row]
+        return UserContext(
+            inputs=inputs, vector=self._known_vectors[row : row + 1], history_rows=rows, history_ratings=ratings,
+            user_id=int(user_id),
+            demographics={"gender": str(user["gender"]), "age": int(user["age"]), "occupation": int(user["occupation"])},
+        )
+
+    def new_user(self, gender: str | None = None, age: int | None = None, occupation: int | None = None,
+                 ratings: list[tuple[int, float]] = ()) -> UserContext:
+        """A user who is not in the data: optional demographics plus ratings just given (movie ids must exist)."""
+        movie_ids = np.array([m for m, _ in ratings], dtype=np.int64)
+        values = np.array([r for _, r in ratings], dtype=np.float32)
+        rows = self.space.catalog_rows(movie_ids)
+        if np.any(rows < 0):
+            raise KeyError(f"movie_id {int(movie_ids[rows < 0][0])} is not in the catalogue")
+        inputs = self.space.profile_inputs(gender, age, occupation, movie_ids, values)
+        return UserContext(
+            inputs=inputs, vector=self.user_vectors(inputs), history_rows=rows, history_ratings=values,
+            demographics={"gender": gender, "age": age, "occupation": occupation},
+        )
+
+    # ---- the two stages ---------------------------------------------------------------------------
+    def recommend(self, user: UserContext, top_k_retrieve: int = 200, top_n_final: int = 10,
+                  exclude_seen: bool = True, genres: list[str] | None = None) -> list[Recommendation]:
+        scores = self.movie_vectors @ user.vector[0]
+        if exclude_seen and len(user.history_rows):
+            scores[user.history_rows] = -np.inf
+        if genres:
+            wanted = [GENRES.index(g) for g in genres]
+            scores[~self._genre_matrix[:, wanted].any(axis=1)] = -np.inf
+        available = int(np.isfinite(scores).sum())
+        k = min(top_k_retrieve, available)
+        if k == 0:
+            return []
+        candidates = top_k_rows(scores, k)[0]
+        predicted = self.predict_ratings(user.inputs, user.vector, candidates)
+        order = final_order(predicted, scores[candidates])[:top_n_final]
+        chosen = candidates[order]
+        because = self._because(user, chosen)
+        return [
+            Recommendation(
+                rank=i + 1, movie_id=self._movie_ids[row], title=self._titles[row], genres=self._genres[row],
+                year=self._years[row], ranking_score=float(predicted[j]), retrieval_score=float(scores[row]),
+                because=because[i],
+            )
+            for i, (j, row) in enumerate(zip(order, chosen, strict=True))
+        ]
+
+    def score(self, user: UserContext, movie_ids) -> np.ndarray:
+        rows = self.space.catalog_rows(movie_ids)
+        if np.any(rows < 0):
+            raise KeyError(f"movie_id {int(np.asarray(movie_ids)[rows < 0][0])} is not in the catalogue")
+        return self.predict_ratings(user.inputs, user.vector, rows)
+
+    def similar(self, movie_id: int, k: int = 10) -> list[tuple[int, float]]:
+        """Nearest catalogue rows by cosine of the (unit-norm) movie vectors, the movie itself excluded."""
+        row = int(self.space.catalog_rows([movie_id])[0])
+        if row < 0:
+            raise KeyError(f"movie_id {movie_id} is not in the catalogue")
+        scores = self.movie_vectors @ self.movie_vectors[row]
+        scores[row] = -np.inf
+        top = top_k_rows(scores, k)[0]
+        return [(int(r), float(scores[r])) for r in top]
+
+    def _because(self, user: UserContext, chosen: np.ndarray) -> list[dict | None]:
+        if len(user.history_rows) == 0:
+            return [None] * len(chosen)
+        ratings = np.asarray(user.history_ratings, dtype=np.float64)
+        liked = ratings >= HIGH_RATING
+        if not liked.any():
+            liked = ratings == ratings.max()
+        rows, values = user.history_rows[liked], ratings[liked]
+        similarity = self.movie_vectors[rows] @ self.movie_vectors[chosen].T
+        best = np.argmax(similarity, axis=0)
+        return [
+            {"movie_id": self._movie_ids[rows[b]], "title": self._titles[rows[b]], "rating": float(values[b])}
+            for b in best
+        ]
+
+    def movie(self, row: int) -> dict:
+        return {"movie_id": self._movie_ids[row], "title": self._titles[row], "genres": self._genres[row],
+                "year": self._years[row]}
+
+
+__all__ = ["Recommender", "Recommendation", "UserContext", "compile_model", "final_order", "top_k_rows"]

@@ -1,0 +1,79 @@
+"""Keras PyDatasets that build every batch through the core FeatureSpace (the serving code path)."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pandas as pd
+
+from movierec.models.ranking import ranking_inputs
+
+
+class _Batches(keras.utils.PyDataset):
+    def __init__(self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.users = ratings["user_id"].to_numpy()
+        self.movies = ratings["movie_id"].to_numpy()
+        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+        self.epoch = 0
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        n = len(self.users)
+        return np.random.default_rng((self.seed, self.epoch)).permutation(n) if self.shuffle else np.arange(n)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.users) / self.batch_size)
+
+    def _batch(self, index: int) -> tuple[np.ndarray, np.random.Generator]:
+        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return idx, np.random.default_rng((self.seed, self.epoch, index))
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._order()
+
+
+class RetrievalBatches(_Batches):
+    """(user-tower inputs with the target left out of the history, catalogue row of the target, weight)."""
+
+    def __init__(self, space, ratings, batch_size, seed, cold_rate, weights=None):
+        super().__init__(ratings, batch_size, seed)
+        self.space, self.cold_rate = space, cold_rate
+        self.targets = space.catalog_rows(self.movies).astype(np.int32)
+        self.weights = np.ones(len(self.users), np.float32) if weights is None else weights.astype(np.float32)
+
+    def __getitem__(self, index):
+        idx, rng = self._batch(index)
+        cold = rng.random(len(idx)) < self.cold_rate
+        inputs = self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold)
+        return inputs, self.targets[idx], self.weights[idx]
+
+
+class RankingBatches(_Batches):
+    """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating)."""
+
+    def __init__(self, space, ratings, batch_size, seed, cold_rate, user_vectors_fn, movie_vectors, shuffle=True):
+        super().__init__(ratings, batch_size, seed, shuffle=shuffle)
+        self.space, self.cold_rate = space, cold_rate
+        self.user_vectors_fn, self.movie_vectors = user_vectors_fn, movie_vectors
+        self.rows = space.catalog_rows(self.movies)
+        self.ratings = ratings["rating"].to_numpy().astype(np.float32)
+
+    def __getitem__(self, index):
+        idx, rng = self._batch(index)
+        cold = rng.random(len(idx)) < self.cold_rate if self.cold_rate > 0 else None
+        user_inputs = self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold)
+        vectors = self.user_vectors_fn(user_inputs)
+        return ranking_inputs(self.space, user_inputs, vectors, self.rows[idx], self.movie_vectors), self.ratings[idx]
+
+
+def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, floor: float) -> np.ndarray:
+    """Example weights that decay with age before the cut-off (half-life in days), floored, mean 1."""
+    if half_life_days <= 0:
+        return np.ones(len(timestamps), np.float32)
+    age_days = (cutoff - np.asarray(timestamps, np.float64)) / 86_400.0
+    weights = np.maximum(0.5 ** (age_days / half_life_days), floor)
+    return (weights / weights.mean()).astype(np.float32)

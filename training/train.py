@@ -1,0 +1,138 @@
+"""`make train`: data -> features -> retrieval -> ranker -> evaluation -> export, timing each stage."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
+
+
+@contextmanager
+def stage(name: str, timings: dict):
+    print(f"\n=== {name} ===", flush=True)
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 2)
+    print(f"=== {name}: {timings[name]:.1f}s (peak RSS {peak_rss_mb():.0f} MB) ===", flush=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
+    parser.add_argument("--archive", default=os.environ.get("ML1M_ZIP") or None,
+                        help="local ml-1m.zip (default: $ML1M_ZIP, else download the official archive)")
+    parser.add_argument("--output", type=Path, default=ARTIFACTS_DIR, help="artifacts folder (default: artifacts/)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--retrieval-epochs", type=int, default=defaults.retrieval.epochs)
+    parser.add_argument("--ranking-epochs", type=int, default=defaults.ranking.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.retrieval.batch_size,
+                        help="batch size of both models")
+    parser.add_argument("--embedding-dim", type=int, default=defaults.retrieval.user_id_dim,
+                        help="user/movie id embedding size of the towers")
+    parser.add_argument("--output-dim", type=int, default=defaults.retrieval.output_dim, help="tower vector size")
+    parser.add_argument("--history-length", type=int, default=defaults.history_length)
+    parser.add_argument("--temperature", type=float, default=defaults.retrieval.temperature)
+    parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+    args = parser.parse_args(argv)
+    cfg = dataclasses.replace(
+        defaults, seed=args.seed, history_length=args.history_length,
+        retrieval=dataclasses.replace(defaults.retrieval, epochs=args.retrieval_epochs, batch_size=args.batch_size,
+                                      user_id_dim=args.embedding_dim, movie_id_dim=args.embedding_dim,
+                                      output_dim=args.output_dim, temperature=args.temperature),
+        ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.batch_size),
+    )
+    return args, cfg
+
+
+def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: Path, verbose: int = 1) -> Path:
+    """The whole job; returns the exported bundle folder."""
+    import keras
+
+    from movierec.artifacts import save_bundle
+    from movierec.data.prepare import prepare_dataset
+    from movierec.data.split import chronological_split
+    from movierec.evaluation.evaluate import evaluate
+    from movierec.evaluation.report import report_files
+    from movierec.features.space import FeatureSpace
+    from movierec.recommender import Recommender
+    from training.fit import fit_ranker, fit_retrieval, movie_vectors
+
+    keras.utils.set_random_seed(cfg.seed)
+    timings: dict[str, float] = {}
+    total = time.perf_counter()
+    with stage("data", timings):
+        data = prepare_dataset(archive, raw_dir, processed_dir)
+        split = chronological_split(data.ratings, cfg.test_fraction)
+        print(f"{split.sizes[0]:,} train / {split.sizes[1]:,} test ratings, cut-off {split.cutoff_timestamp}")
+    with stage("features", timings):
+        space = FeatureSpace.fit(split.train, data.users, data.movies, cfg.history_length, cfg.recent_days)
+        print(f"vocabularies: {space.vocab_sizes}")
+    with stage("retrieval", timings):
+        retrieval = fit_retrieval(space, split.train, cfg, verbose=verbose)
+        vectors = movie_vectors(retrieval.movie_tower, space)
+    with stage("ranking", timings):
+        ranker, ranking_info = fit_ranker(space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose)
+        print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
+    with stage("evaluation", timings):
+        recommender = Recommender(space, retrieval.user_tower, ranker, vectors, data.movies, data.users, split.train)
+        result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
+        metrics = {**result["metrics"], "ranker_validation": ranking_info}
+        print_summary(metrics)
+    with stage("export", timings):
+        timings["total_before_export"] = round(time.perf_counter() - total, 2)
+        extra = {"stage seconds": json.dumps({k: v for k, v in timings.items()}), "peak RSS MB": f"{peak_rss_mb():.0f}"}
+        folder = save_bundle(
+            output, user_tower=retrieval.user_tower, movie_tower=retrieval.movie_tower, retrieval_model=retrieval,
+            ranking_model=ranker, movie_vectors=vectors, space=space, movies=data.movies, users=data.users,
+            train_ratings=split.train, config=cfg.to_dict(), metrics=metrics, data_sha256=data.sha256,
+            timings={**timings, "peak_rss_mb": round(peak_rss_mb())}, extra_files=report_files(result, extra),
+        )
+    print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
+    print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")
+    return folder
+
+
+def print_summary(metrics: dict) -> None:
+    print("\nretrieval          R@10    R@50    R@200   R@200 seen  R@200 unknown")
+    for name, r in metrics["retrieval"].items():
+        print(f"{name:<18} {r['recall@10']:.4f}  {r['recall@50']:.4f}  {r['recall@200']:.4f}  "
+              f"{r['recall@200_seen_users']:.4f}      {r['recall@200_unknown_users']:.4f}")
+    print("final list         NDCG@10  P@10    NDCG seen  NDCG unknown")
+    for name, r in metrics["final_list"].items():
+        print(f"{name:<18} {r['ndcg@10']:.4f}   {r['precision@10']:.4f}  {r['ndcg@10_seen_users']:.4f}     "
+              f"{r['ndcg@10_unknown_users']:.4f}")
+    print("rating             RMSE    MAE     RMSE seen  RMSE unknown")
+    for name, r in metrics["rating"].items():
+        print(f"{name:<18} {r['rmse']:.4f}  {r['mae']:.4f}  {r['rmse_seen_users']:.4f}     {r['rmse_unknown_users']:.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, cfg = parse_args(argv)
+    from movierec.errors import MovieRecError
+
+    data_dir = args.data_dir
+    raw_dir = data_dir / "raw" if data_dir else RAW_DIR
+    processed_dir = data_dir / "processed" if data_dir else PROCESSED_DIR
+    try:
+        run(cfg, args.archive, args.output, raw_dir, processed_dir, verbose=0 if args.quiet else 1)
+    except MovieRecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

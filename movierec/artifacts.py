@@ -29,8 +29,13 @@ MANIFEST = "manifest.json"
 KEEP_BUNDLES = 3
 MODEL_FILES = ("user_tower.keras", "movie_tower.keras", "retrieval_model.keras", "ranking_model.keras")
 REQUIRED_FILES = (
-    *MODEL_FILES, "movie_vectors.npy", "feature_space.joblib", "movies.parquet", "users.parquet",
-    "train_ratings.parquet", "metrics.json",
+    *MODEL_FILES,
+    "movie_vectors.npy",
+    "feature_space.joblib",
+    "movies.parquet",
+    "users.parquet",
+    "train_ratings.parquet",
+    "metrics.json",
 )
 ROW_ORDER = "movie_vectors.npy row i is movies.parquet row i: the catalogue sorted by movie_id"
 
@@ -66,16 +71,33 @@ def library_versions() -> dict:
     import tensorflow as tf
 
     return {
-        "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-        "numpy": np.__version__, "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
     }
 
 
 def save_bundle(
-    root: Path, *, user_tower, movie_tower, retrieval_model, ranking_model, movie_vectors: np.ndarray, space,
-    movies: pd.DataFrame, users: pd.DataFrame, train_ratings: pd.DataFrame, config: dict, metrics: dict,
-    data_sha256: str, timings: dict, extra_files: dict[str, bytes] | None = None,
+    root: Path,
+    *,
+    user_tower,
+    movie_tower,
+    retrieval_model,
+    ranking_model,
+    movie_vectors: np.ndarray,
+    space,
+    movies: pd.DataFrame,
+    users: pd.DataFrame,
+    train_ratings: pd.DataFrame,
+    config: dict,
+    metrics: dict,
+    data_sha256: str,
+    timings: dict,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a complete bundle to a temporary folder, then move it into place and repoint `current`."""
     root = Path(root)
@@ -108,8 +130,9 @@ def save_bundle(
             "metrics": metrics,
             "timings_seconds": timings,
             "counts": {"movies": int(len(movies)), "users": int(len(users)), "train_ratings": int(len(train_ratings))},
-            "files": {p.relative_to(staging).as_posix(): {"sha256": file_digest(p), "bytes": p.stat().st_size}
-                      for p in files},
+            "files": {
+                p.relative_to(staging).as_posix(): {"sha256": file_digest(p), "bytes": p.stat().st_size} for p in files
+            },
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         final = root / version
@@ -125,8 +148,10 @@ def save_bundle(
 
 def _prune(root: Path, keep: int) -> None:
     current = (root / CURRENT).resolve()
-    bundles = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()),
-                     key=lambda p: p.name)
+    bundles = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()),
+        key=lambda p: p.name,
+    )
     for old in bundles[:-keep]:
         if old.resolve() != current:
             shutil.rmtree(old, ignore_errors=True)
@@ -183,14 +208,22 @@ def load_bundle(path: Path, with_retrieval_model: bool = False) -> Bundle:
     manifest = read_manifest(folder)
     verify_bundle(folder, manifest)
     try:
-        models = {name: keras.saving.load_model(folder / name) for name in MODEL_FILES
-                  if with_retrieval_model or name != "retrieval_model.keras"}
+        models = {
+            name: keras.saving.load_model(folder / name)
+            for name in MODEL_FILES
+            if with_retrieval_model or name != "retrieval_model.keras"
+        }
         return Bundle(
-            path=folder, manifest=manifest, space=joblib.load(folder / "feature_space.joblib"),
-            user_tower=models["user_tower.keras"], movie_tower=models["movie_tower.keras"],
-            ranking_model=models["ranking_model.keras"], retrieval_model=models.get("retrieval_model.keras"),
+            path=folder,
+            manifest=manifest,
+            space=joblib.load(folder / "feature_space.joblib"),
+            user_tower=models["user_tower.keras"],
+            movie_tower=models["movie_tower.keras"],
+            ranking_model=models["ranking_model.keras"],
+            retrieval_model=models.get("retrieval_model.keras"),
             movie_vectors=np.load(folder / "movie_vectors.npy", allow_pickle=False),
-            movies=pd.read_parquet(folder / "movies.parquet"), users=pd.read_parquet(folder / "users.parquet"),
+            movies=pd.read_parquet(folder / "movies.parquet"),
+            users=pd.read_parquet(folder / "users.parquet"),
             train_ratings=pd.read_parquet(folder / "train_ratings.parquet"),
         )
     except BundleError:
@@ -202,5 +235,12 @@ def load_bundle(path: Path, with_retrieval_model: bool = False) -> Bundle:
 def recommender_from_bundle(bundle: Bundle):
     from movierec.recommender import Recommender
 
-    return Recommender(bundle.space, bundle.user_tower, bundle.ranking_model, bundle.movie_vectors,
-                       bundle.movies, bundle.users, bundle.train_ratings)
+    return Recommender(
+        bundle.space,
+        bundle.user_tower,
+        bundle.ranking_model,
+        bundle.movie_vectors,
+        bundle.movies,
+        bundle.users,
+        bundle.train_ratings,
+    )

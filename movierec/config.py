@@ -90,6 +90,7 @@ class RetrievalConfig:
     cold_user_rate: float = 0.15
     recency_half_life_days: float = 60.0
     recency_floor: float = 0.2
+    example_age: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class RankingConfig:
     patience: int = 2
     validation_days: float = 14.0
     cold_user_rate: float = 0.15
+    example_age: bool = True
 
 
 @dataclass(frozen=True)

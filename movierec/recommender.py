@@ -69,8 +69,16 @@ class Recommendation:
 class Recommender:
     """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts)."""
 
-    def __init__(self, space: FeatureSpace, user_tower, ranking_model, movie_vectors: np.ndarray,
-                 movies: pd.DataFrame, users: pd.DataFrame, train_ratings: pd.DataFrame):
+    def __init__(
+        self,
+        space: FeatureSpace,
+        user_tower,
+        ranking_model,
+        movie_vectors: np.ndarray,
+        movies: pd.DataFrame,
+        users: pd.DataFrame,
+        train_ratings: pd.DataFrame,
+    ):
         self.space = space
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
         self._user_fn = compile_model(user_tower)
@@ -86,6 +94,10 @@ class Recommender:
         self._hist_users = ordered["user_id"].to_numpy()
         self._hist_rows = space.catalog_rows(ordered["movie_id"].to_numpy())
         self._hist_ratings = ordered["rating"].to_numpy().astype(np.int64)
+        stats = train_ratings.groupby("movie_id")["rating"].agg(["size", "mean"]).reindex(self.movies["movie_id"])
+        self.movie_rating_count = stats["size"].fillna(0).to_numpy().astype(np.int64)
+        self.movie_rating_mean = stats["mean"].to_numpy(dtype=np.float64)
+        self._titles_lower = [t.lower() for t in self._titles]
         all_users = self.users["user_id"].to_numpy()
         self._known_inputs = space.user_inputs(all_users)
         self._known_vectors = self.user_vectors(self._known_inputs)
@@ -106,9 +118,12 @@ class Recommender:
         n = len(movie_rows)
         if n <= batch_size:
             return self._rank_fn(inputs).numpy()
-        return np.concatenate([
-            self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}).numpy() for i in range(0, n, batch_size)
-        ])
+        return np.concatenate(
+            [
+                self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}).numpy()
+                for i in range(0, n, batch_size)
+            ]
+        )
 
     def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(catalogue rows, ratings) of a user's training-period ratings, oldest first."""
@@ -124,13 +139,25 @@ class Recommender:
         rows, ratings = self.history(user_id)
         user = self.users.iloc[row]
         return UserContext(
-            inputs=inputs, vector=self._known_vectors[row : row + 1], history_rows=rows, history_ratings=ratings,
+            inputs=inputs,
+            vector=self._known_vectors[row : row + 1],
+            history_rows=rows,
+            history_ratings=ratings,
             user_id=int(user_id),
-            demographics={"gender": str(user["gender"]), "age": int(user["age"]), "occupation": int(user["occupation"])},
+            demographics={
+                "gender": str(user["gender"]),
+                "age": int(user["age"]),
+                "occupation": int(user["occupation"]),
+            },
         )
 
-    def new_user(self, gender: str | None = None, age: int | None = None, occupation: int | None = None,
-                 ratings: list[tuple[int, float]] = ()) -> UserContext:
+    def new_user(
+        self,
+        gender: str | None = None,
+        age: int | None = None,
+        occupation: int | None = None,
+        ratings: list[tuple[int, float]] = (),
+    ) -> UserContext:
         """A user who is not in the data: optional demographics plus ratings just given (movie ids must exist)."""
         movie_ids = np.array([m for m, _ in ratings], dtype=np.int64)
         values = np.array([r for _, r in ratings], dtype=np.float32)
@@ -139,13 +166,22 @@ class Recommender:
             raise KeyError(f"movie_id {int(movie_ids[rows < 0][0])} is not in the catalogue")
         inputs = self.space.profile_inputs(gender, age, occupation, movie_ids, values)
         return UserContext(
-            inputs=inputs, vector=self.user_vectors(inputs), history_rows=rows, history_ratings=values,
+            inputs=inputs,
+            vector=self.user_vectors(inputs),
+            history_rows=rows,
+            history_ratings=values,
             demographics={"gender": gender, "age": age, "occupation": occupation},
         )
 
     # ---- the two stages ---------------------------------------------------------------------------
-    def recommend(self, user: UserContext, top_k_retrieve: int = 200, top_n_final: int = 10,
-                  exclude_seen: bool = True, genres: list[str] | None = None) -> list[Recommendation]:
+    def recommend(
+        self,
+        user: UserContext,
+        top_k_retrieve: int = 200,
+        top_n_final: int = 10,
+        exclude_seen: bool = True,
+        genres: list[str] | None = None,
+    ) -> list[Recommendation]:
         scores = self.movie_vectors @ user.vector[0]
         if exclude_seen and len(user.history_rows):
             scores[user.history_rows] = -np.inf
@@ -163,8 +199,13 @@ class Recommender:
         because = self._because(user, chosen)
         return [
             Recommendation(
-                rank=i + 1, movie_id=self._movie_ids[row], title=self._titles[row], genres=self._genres[row],
-                year=self._years[row], ranking_score=float(predicted[j]), retrieval_score=float(scores[row]),
+                rank=i + 1,
+                movie_id=self._movie_ids[row],
+                title=self._titles[row],
+                genres=self._genres[row],
+                year=self._years[row],
+                ranking_score=float(predicted[j]),
+                retrieval_score=float(scores[row]),
                 because=because[i],
             )
             for i, (j, row) in enumerate(zip(order, chosen, strict=True))
@@ -202,8 +243,35 @@ class Recommender:
         ]
 
     def movie(self, row: int) -> dict:
-        return {"movie_id": self._movie_ids[row], "title": self._titles[row], "genres": self._genres[row],
-                "year": self._years[row]}
+        """Catalogue facts and training-period rating statistics of one catalogue row."""
+        mean = self.movie_rating_mean[row]
+        return {
+            "movie_id": self._movie_ids[row],
+            "title": self._titles[row],
+            "genres": self._genres[row],
+            "year": self._years[row],
+            "rating_count": int(self.movie_rating_count[row]),
+            "rating_mean": None if np.isnan(mean) else round(float(mean), 4),
+        }
+
+    def search(self, query: str, limit: int = 20) -> list[int]:
+        """Catalogue rows whose title contains query (case-insensitive), most rated first."""
+        needle = query.strip().lower()
+        rows = [i for i, title in enumerate(self._titles_lower) if needle in title]
+        rows.sort(key=lambda r: -self.movie_rating_count[r])
+        return rows[:limit]
+
+    def top_rated(self, user: UserContext, limit: int = 10) -> list[dict]:
+        """A user's highest rated movies (latest first among equal ratings)."""
+        order = np.lexsort((-np.arange(len(user.history_rows)), -np.asarray(user.history_ratings)))[:limit]
+        return [
+            {
+                "movie_id": self._movie_ids[user.history_rows[i]],
+                "title": self._titles[user.history_rows[i]],
+                "rating": float(user.history_ratings[i]),
+            }
+            for i in order
+        ]
 
 
 __all__ = ["Recommender", "Recommendation", "UserContext", "compile_model", "final_order", "top_k_rows"]

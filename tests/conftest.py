@@ -40,3 +40,33 @@ def real_zip() -> Path:
 def real_data(real_zip, tmp_path_factory):
     root = tmp_path_factory.mktemp("real-data")
     return load_dataset(extract_archive(real_zip, root / "raw"), root / "processed")
+
+
+def small_config(**overrides):
+    """A config that trains both models on the synthetic data in seconds."""
+    import dataclasses
+
+    from movierec.config import RankingConfig, RetrievalConfig, TrainConfig
+
+    return dataclasses.replace(
+        TrainConfig(
+            history_length=20,
+            retrieval=RetrievalConfig(
+                epochs=4, batch_size=256, hidden_units=64, output_dim=32, learning_rate=1e-2, temperature=0.1
+            ),
+            ranking=RankingConfig(
+                epochs=10, batch_size=256, units=(64, 32, 16), validation_days=10.0, learning_rate=3e-3, patience=3
+            ),
+        ),
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def synthetic_bundle(synthetic_zip, tmp_path_factory) -> Path:
+    """A bundle trained on the synthetic data (the same training code as `make train`), its artifacts root."""
+    from training.train import run
+
+    root = tmp_path_factory.mktemp("bundle")
+    run(small_config(), synthetic_zip, root / "artifacts", root / "raw", root / "processed", verbose=0)
+    return root / "artifacts"

@@ -12,10 +12,13 @@ from movierec.models.ranking import ranking_inputs
 
 
 class _Batches(keras.utils.PyDataset):
-    def __init__(self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True):
+    def __init__(
+        self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True, use_example_age: bool = True
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.users = ratings["user_id"].to_numpy()
         self.movies = ratings["movie_id"].to_numpy()
+        self.timestamps = ratings["timestamp"].to_numpy() if use_example_age else None
         self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
         self.epoch = 0
         self.order = self._order()
@@ -26,6 +29,9 @@ class _Batches(keras.utils.PyDataset):
 
     def __len__(self) -> int:
         return math.ceil(len(self.users) / self.batch_size)
+
+    def _times(self, idx: np.ndarray):
+        return None if self.timestamps is None else self.timestamps[idx]
 
     def _batch(self, index: int) -> tuple[np.ndarray, np.random.Generator]:
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
@@ -39,8 +45,8 @@ class _Batches(keras.utils.PyDataset):
 class RetrievalBatches(_Batches):
     """(user-tower inputs with the target left out of the history, catalogue row of the target, weight)."""
 
-    def __init__(self, space, ratings, batch_size, seed, cold_rate, weights=None):
-        super().__init__(ratings, batch_size, seed)
+    def __init__(self, space, ratings, batch_size, seed, cold_rate, weights=None, use_example_age=True):
+        super().__init__(ratings, batch_size, seed, use_example_age=use_example_age)
         self.space, self.cold_rate = space, cold_rate
         self.targets = space.catalog_rows(self.movies).astype(np.int32)
         self.weights = np.ones(len(self.users), np.float32) if weights is None else weights.astype(np.float32)
@@ -48,15 +54,28 @@ class RetrievalBatches(_Batches):
     def __getitem__(self, index):
         idx, rng = self._batch(index)
         cold = rng.random(len(idx)) < self.cold_rate
-        inputs = self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold)
+        inputs = self.space.user_inputs(
+            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
+        )
         return inputs, self.targets[idx], self.weights[idx]
 
 
 class RankingBatches(_Batches):
     """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating)."""
 
-    def __init__(self, space, ratings, batch_size, seed, cold_rate, user_vectors_fn, movie_vectors, shuffle=True):
-        super().__init__(ratings, batch_size, seed, shuffle=shuffle)
+    def __init__(
+        self,
+        space,
+        ratings,
+        batch_size,
+        seed,
+        cold_rate,
+        user_vectors_fn,
+        movie_vectors,
+        shuffle=True,
+        use_example_age=True,
+    ):
+        super().__init__(ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
         self.space, self.cold_rate = space, cold_rate
         self.user_vectors_fn, self.movie_vectors = user_vectors_fn, movie_vectors
         self.rows = space.catalog_rows(self.movies)
@@ -65,7 +84,9 @@ class RankingBatches(_Batches):
     def __getitem__(self, index):
         idx, rng = self._batch(index)
         cold = rng.random(len(idx)) < self.cold_rate if self.cold_rate > 0 else None
-        user_inputs = self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold)
+        user_inputs = self.space.user_inputs(
+            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
+        )
         vectors = self.user_vectors_fn(user_inputs)
         return ranking_inputs(self.space, user_inputs, vectors, self.rows[idx], self.movie_vectors), self.ratings[idx]
 

@@ -18,17 +18,21 @@ def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1
     rc = cfg.retrieval
     vocab = space.vocab_sizes
     model = RetrievalModel(
-        build_user_tower(vocab, rc), build_movie_tower(vocab, rc), n_catalog=space.n_catalog,
-        n_genres=vocab["genres"], n_movie_numeric=vocab["movie_numeric"], temperature=rc.temperature,
+        build_user_tower(vocab, rc),
+        build_movie_tower(vocab, rc),
+        n_catalog=space.n_catalog,
+        n_genres=vocab["genres"],
+        n_movie_numeric=vocab["movie_numeric"],
+        temperature=rc.temperature,
     )
     model.set_catalog(space.movie_inputs(np.arange(space.n_catalog)))
-    weights = recency_weights(train["timestamp"].to_numpy(), space.cutoff_timestamp, rc.recency_half_life_days,
-                              rc.recency_floor)
-    batches = RetrievalBatches(space, train, rc.batch_size, cfg.seed, rc.cold_user_rate, weights)
+    weights = recency_weights(
+        train["timestamp"].to_numpy(), space.cutoff_timestamp, rc.recency_half_life_days, rc.recency_floor
+    )
+    batches = RetrievalBatches(space, train, rc.batch_size, cfg.seed, rc.cold_user_rate, weights, rc.example_age)
     model.compile(
         optimizer=keras.optimizers.Adam(rc.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseTopKCategoricalAccuracy(k=100, name="top100")],
     )
     model.fit(batches, epochs=rc.epochs, verbose=verbose)
     return model
@@ -59,16 +63,34 @@ def fit_ranker(space, train: pd.DataFrame, user_tower, vectors: np.ndarray, cfg:
         return user_fn(inputs).numpy()
 
     model = build_ranking_model(space.vocab_sizes, vectors.shape[1], kc, float(fit_part["rating"].mean()))
-    model.compile(optimizer=keras.optimizers.Adam(kc.learning_rate), loss="mse",
-                  metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
-    fit_batches = RankingBatches(space, fit_part, kc.batch_size, cfg.seed, kc.cold_user_rate, user_vectors, vectors)
-    val_batches = RankingBatches(space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, shuffle=False)
+    model.compile(
+        optimizer=keras.optimizers.Adam(kc.learning_rate),
+        loss="mse",
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
+    fit_batches = RankingBatches(
+        space,
+        fit_part,
+        kc.batch_size,
+        cfg.seed,
+        kc.cold_user_rate,
+        user_vectors,
+        vectors,
+        use_example_age=kc.example_age,
+    )
+    val_batches = RankingBatches(
+        space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, shuffle=False, use_example_age=kc.example_age
+    )
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=kc.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_rmse", mode="min", factor=0.5, patience=1, min_lr=1e-5),
     ]
-    history = model.fit(fit_batches, validation_data=val_batches, epochs=kc.epochs, callbacks=callbacks,
-                        verbose=verbose)
+    history = model.fit(
+        fit_batches, validation_data=val_batches, epochs=kc.epochs, callbacks=callbacks, verbose=verbose
+    )
     best = int(np.argmin(history.history["val_rmse"]))
-    return model, {"best_epoch": best + 1, "val_rmse": float(history.history["val_rmse"][best]),
-                   "validation_ratings": int(len(val_part))}
+    return model, {
+        "best_epoch": best + 1,
+        "val_rmse": float(history.history["val_rmse"][best]),
+        "validation_ratings": int(len(val_part)),
+    }

@@ -31,27 +31,43 @@ def peak_rss_mb() -> float:
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
-    parser.add_argument("--archive", default=os.environ.get("ML1M_ZIP") or None,
-                        help="local ml-1m.zip (default: $ML1M_ZIP, else download the official archive)")
+    parser.add_argument(
+        "--archive",
+        default=os.environ.get("ML1M_ZIP") or None,
+        help="local ml-1m.zip (default: $ML1M_ZIP, else download the official archive)",
+    )
     parser.add_argument("--output", type=Path, default=ARTIFACTS_DIR, help="artifacts folder (default: artifacts/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--retrieval-epochs", type=int, default=defaults.retrieval.epochs)
     parser.add_argument("--ranking-epochs", type=int, default=defaults.ranking.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.retrieval.batch_size,
-                        help="batch size of both models")
-    parser.add_argument("--embedding-dim", type=int, default=defaults.retrieval.user_id_dim,
-                        help="user/movie id embedding size of the towers")
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.retrieval.batch_size, help="batch size of both models"
+    )
+    parser.add_argument(
+        "--embedding-dim",
+        type=int,
+        default=defaults.retrieval.user_id_dim,
+        help="user/movie id embedding size of the towers",
+    )
     parser.add_argument("--output-dim", type=int, default=defaults.retrieval.output_dim, help="tower vector size")
     parser.add_argument("--history-length", type=int, default=defaults.history_length)
     parser.add_argument("--temperature", type=float, default=defaults.retrieval.temperature)
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(
-        defaults, seed=args.seed, history_length=args.history_length,
-        retrieval=dataclasses.replace(defaults.retrieval, epochs=args.retrieval_epochs, batch_size=args.batch_size,
-                                      user_id_dim=args.embedding_dim, movie_id_dim=args.embedding_dim,
-                                      output_dim=args.output_dim, temperature=args.temperature),
+        defaults,
+        seed=args.seed,
+        history_length=args.history_length,
+        retrieval=dataclasses.replace(
+            defaults.retrieval,
+            epochs=args.retrieval_epochs,
+            batch_size=args.batch_size,
+            user_id_dim=args.embedding_dim,
+            movie_id_dim=args.embedding_dim,
+            output_dim=args.output_dim,
+            temperature=args.temperature,
+        ),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.batch_size),
     )
     return args, cfg
@@ -95,10 +111,21 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
         timings["total_before_export"] = round(time.perf_counter() - total, 2)
         extra = {"stage seconds": json.dumps({k: v for k, v in timings.items()}), "peak RSS MB": f"{peak_rss_mb():.0f}"}
         folder = save_bundle(
-            output, user_tower=retrieval.user_tower, movie_tower=retrieval.movie_tower, retrieval_model=retrieval,
-            ranking_model=ranker, movie_vectors=vectors, space=space, movies=data.movies, users=data.users,
-            train_ratings=split.train, config=cfg.to_dict(), metrics=metrics, data_sha256=data.sha256,
-            timings={**timings, "peak_rss_mb": round(peak_rss_mb())}, extra_files=report_files(result, extra),
+            output,
+            user_tower=retrieval.user_tower,
+            movie_tower=retrieval.movie_tower,
+            retrieval_model=retrieval,
+            ranking_model=ranker,
+            movie_vectors=vectors,
+            space=space,
+            movies=data.movies,
+            users=data.users,
+            train_ratings=split.train,
+            config=cfg.to_dict(),
+            metrics=metrics,
+            data_sha256=data.sha256,
+            timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
+            extra_files=report_files(result, extra),
         )
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
     print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")
@@ -108,15 +135,21 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
 def print_summary(metrics: dict) -> None:
     print("\nretrieval          R@10    R@50    R@200   R@200 seen  R@200 unknown")
     for name, r in metrics["retrieval"].items():
-        print(f"{name:<18} {r['recall@10']:.4f}  {r['recall@50']:.4f}  {r['recall@200']:.4f}  "
-              f"{r['recall@200_seen_users']:.4f}      {r['recall@200_unknown_users']:.4f}")
+        print(
+            f"{name:<18} {r['recall@10']:.4f}  {r['recall@50']:.4f}  {r['recall@200']:.4f}  "
+            f"{r['recall@200_seen_users']:.4f}      {r['recall@200_unknown_users']:.4f}"
+        )
     print("final list         NDCG@10  P@10    NDCG seen  NDCG unknown")
     for name, r in metrics["final_list"].items():
-        print(f"{name:<18} {r['ndcg@10']:.4f}   {r['precision@10']:.4f}  {r['ndcg@10_seen_users']:.4f}     "
-              f"{r['ndcg@10_unknown_users']:.4f}")
+        print(
+            f"{name:<18} {r['ndcg@10']:.4f}   {r['precision@10']:.4f}  {r['ndcg@10_seen_users']:.4f}     "
+            f"{r['ndcg@10_unknown_users']:.4f}"
+        )
     print("rating             RMSE    MAE     RMSE seen  RMSE unknown")
     for name, r in metrics["rating"].items():
-        print(f"{name:<18} {r['rmse']:.4f}  {r['mae']:.4f}  {r['rmse_seen_users']:.4f}     {r['rmse_unknown_users']:.4f}")
+        print(
+            f"{name:<18} {r['rmse']:.4f}  {r['mae']:.4f}  {r['rmse_seen_users']:.4f}     {r['rmse_unknown_users']:.4f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

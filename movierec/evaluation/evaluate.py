@@ -28,17 +28,28 @@ def _masked(scores: np.ndarray, seen_user_pos: np.ndarray, seen_rows: np.ndarray
     return scores
 
 
+def _at(curve: np.ndarray, k: int) -> float:
+    """Recall@k from a curve; a catalogue shorter than k gives the recall of the whole ranked catalogue."""
+    return float(curve[min(k, len(curve)) - 1]) if len(curve) else float("nan")
+
+
 def _recall_summary(curve: np.ndarray, curve_seen: np.ndarray, curve_cold: np.ndarray) -> dict:
     out = {}
     for k in RECALL_KS:
-        out[f"recall@{k}"] = float(curve[k - 1])
-        out[f"recall@{k}_seen_users"] = float(curve_seen[k - 1]) if len(curve_seen) else float("nan")
-        out[f"recall@{k}_unknown_users"] = float(curve_cold[k - 1]) if len(curve_cold) else float("nan")
+        out[f"recall@{k}"] = _at(curve, k)
+        out[f"recall@{k}_seen_users"] = _at(curve_seen, k)
+        out[f"recall@{k}_unknown_users"] = _at(curve_cold, k)
     return out
 
 
-def evaluate(recommender: Recommender, split: Split, retrieve_k: int = 200, final_k: int = 10,
-             recent_days: float = 30.0, chunk_users: int = 256) -> dict:
+def evaluate(
+    recommender: Recommender,
+    split: Split,
+    retrieve_k: int = 200,
+    final_k: int = 10,
+    recent_days: float = 30.0,
+    chunk_users: int = 256,
+) -> dict:
     """Every figure of the report. Returns {"metrics": {...}, "curves": {...}, "distributions": {...}}."""
     space, train, test = recommender.space, split.train, split.test
     n_catalog = space.n_catalog
@@ -95,7 +106,8 @@ def evaluate(recommender: Recommender, split: Split, retrieve_k: int = 200, fina
         prec = precision_at_k(chosen[has_liked], liked_sets, final_k)
         known_liked = known[has_liked]
         final_metrics[name] = {
-            f"ndcg@{final_k}": float(ndcg.mean()), f"precision@{final_k}": float(prec.mean()),
+            f"ndcg@{final_k}": float(ndcg.mean()),
+            f"precision@{final_k}": float(prec.mean()),
             f"ndcg@{final_k}_seen_users": float(ndcg[known_liked].mean()) if known_liked.any() else float("nan"),
             f"ndcg@{final_k}_unknown_users": float(ndcg[~known_liked].mean()) if (~known_liked).any() else float("nan"),
         }
@@ -115,7 +127,8 @@ def evaluate(recommender: Recommender, split: Split, retrieve_k: int = 200, fina
     rating = {}
     for name, pred in predictions.items():
         rating[name] = {
-            "rmse": rmse(pred, actual), "mae": mae(pred, actual),
+            "rmse": rmse(pred, actual),
+            "mae": mae(pred, actual),
             "rmse_seen_users": rmse(pred[test_known], actual[test_known]),
             "rmse_unknown_users": rmse(pred[~test_known], actual[~test_known]),
         }
@@ -125,10 +138,13 @@ def evaluate(recommender: Recommender, split: Split, retrieve_k: int = 200, fina
         "final_list": final_metrics,
         "rating": rating,
         "counts": {
-            "test_users": int(len(users)), "test_users_unknown": int((~known).sum()),
-            "test_users_with_liked": int(has_liked.sum()), "test_ratings": int(len(test)),
+            "test_users": int(len(users)),
+            "test_users_unknown": int((~known).sum()),
+            "test_users_with_liked": int(has_liked.sum()),
+            "test_ratings": int(len(test)),
             "test_ratings_unknown_users": int((~test_known).sum()),
-            "retrieve_k": int(k), "final_k": int(final_k),
+            "retrieve_k": int(k),
+            "final_k": int(final_k),
         },
     }
     return {

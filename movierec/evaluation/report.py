@@ -38,8 +38,9 @@ def render_plots(result: dict) -> dict[str, bytes]:
     names = list(metrics["rating"])
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        ax.bar([g + i * width for g in range(len(groups))], [metrics["rating"][name][g] for g in groups], width,
-               label=name)
+        ax.bar(
+            [g + i * width for g in range(len(groups))], [metrics["rating"][name][g] for g in groups], width, label=name
+        )
     ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))], ["all users", "seen users", "unknown users"])
     ax.set_ylabel("RMSE"), ax.set_title("Rating RMSE by user group (lower is better)"), ax.legend()
     ax.set_ylim(0.7, None)
@@ -51,8 +52,13 @@ def render_plots(result: dict) -> dict[str, bytes]:
     ax.bar(range(1, 6), [c / total_true for c in dist["true"]], 0.5, alpha=0.5, label="true ratings")
     bins = dist["predicted_bins"]
     centres = [(a + b) / 2 for a, b in zip(bins[:-1], bins[1:], strict=True)]
-    ax.bar(centres, [4 * c / total_pred for c in dist["predicted"]], bins[1] - bins[0], alpha=0.6,
-           label="predicted (density x 4 bins)")
+    ax.bar(
+        centres,
+        [4 * c / total_pred for c in dist["predicted"]],
+        bins[1] - bins[0],
+        alpha=0.6,
+        label="predicted (density x 4 bins)",
+    )
     ax.set_xlabel("rating"), ax.set_ylabel("share"), ax.set_title("Rating distribution: predicted vs true")
     ax.legend()
     plots["plots/rating_distribution.png"] = _png(fig)
@@ -63,28 +69,44 @@ def render_markdown(result: dict, extra: dict | None = None) -> str:
     m = result["metrics"]
     c = m["counts"]
     lines = ["# Evaluation report", ""]
-    lines += [f"Chronological test split: {c['test_ratings']:,} ratings from {c['test_users']:,} users "
-              f"({c['test_users_unknown']:,} unknown in train, holding {c['test_ratings_unknown_users']:,} ratings).", ""]
+    lines += [
+        f"Chronological test split: {c['test_ratings']:,} ratings from {c['test_users']:,} users "
+        f"({c['test_users_unknown']:,} unknown in train, holding {c['test_ratings_unknown_users']:,} ratings).",
+        "",
+    ]
     lines += ["## Retrieval (whole catalogue, movies rated in train excluded, all test movies relevant)", ""]
     lines += ["| model | R@10 | R@50 | R@200 | R@200 seen users | R@200 unknown users |", "|---|---|---|---|---|---|"]
     for name, r in m["retrieval"].items():
-        lines.append(f"| {name} | {_fmt(r['recall@10'])} | {_fmt(r['recall@50'])} | {_fmt(r['recall@200'])} | "
-                     f"{_fmt(r['recall@200_seen_users'])} | {_fmt(r['recall@200_unknown_users'])} |")
+        lines.append(
+            f"| {name} | {_fmt(r['recall@10'])} | {_fmt(r['recall@50'])} | {_fmt(r['recall@200'])} | "
+            f"{_fmt(r['recall@200_seen_users'])} | {_fmt(r['recall@200_unknown_users'])} |"
+        )
     k = c["final_k"]
     lines += ["", f"## Final list (retrieve {c['retrieve_k']}, rank, keep {k}; relevant = test rating >= 4)", ""]
     lines += [f"| list | NDCG@{k} | Precision@{k} | NDCG@{k} seen | NDCG@{k} unknown |", "|---|---|---|---|---|"]
     for name, r in m["final_list"].items():
-        lines.append(f"| {name} | {_fmt(r[f'ndcg@{k}'])} | {_fmt(r[f'precision@{k}'])} | "
-                     f"{_fmt(r[f'ndcg@{k}_seen_users'])} | {_fmt(r[f'ndcg@{k}_unknown_users'])} |")
+        lines.append(
+            f"| {name} | {_fmt(r[f'ndcg@{k}'])} | {_fmt(r[f'precision@{k}'])} | "
+            f"{_fmt(r[f'ndcg@{k}_seen_users'])} | {_fmt(r[f'ndcg@{k}_unknown_users'])} |"
+        )
     lines += ["", "## Rating prediction (all test ratings)", ""]
     lines += ["| model | RMSE | MAE | RMSE seen users | RMSE unknown users |", "|---|---|---|---|---|"]
     for name, r in m["rating"].items():
-        lines.append(f"| {name} | {_fmt(r['rmse'])} | {_fmt(r['mae'])} | {_fmt(r['rmse_seen_users'])} | "
-                     f"{_fmt(r['rmse_unknown_users'])} |")
+        lines.append(
+            f"| {name} | {_fmt(r['rmse'])} | {_fmt(r['mae'])} | {_fmt(r['rmse_seen_users'])} | "
+            f"{_fmt(r['rmse_unknown_users'])} |"
+        )
     if extra:
         lines += ["", "## Run", ""] + [f"- {key}: {value}" for key, value in extra.items()]
-    lines += ["", "![Recall@K](plots/recall_at_k.png)", "", "![RMSE by group](plots/rmse_by_group.png)", "",
-              "![Rating distribution](plots/rating_distribution.png)", ""]
+    lines += [
+        "",
+        "![Recall@K](plots/recall_at_k.png)",
+        "",
+        "![RMSE by group](plots/rmse_by_group.png)",
+        "",
+        "![Rating distribution](plots/rating_distribution.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -16,7 +16,8 @@ SECONDS_PER_DAY = 86_400.0
 MID_RATING = (MIN_RATING + MAX_RATING) / 2.0
 HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
 MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
-USER_NUMERIC = ("log_history", "history_mean_rating")
+USER_NUMERIC = ("log_history", "history_mean_rating", "example_age_years")
+SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
 USER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric")
 MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
 
@@ -150,11 +151,13 @@ class FeatureSpace:
         user_ids,
         exclude_movie_ids=None,
         cold: np.ndarray | None = None,
+        timestamps=None,
     ) -> dict[str, np.ndarray]:
         """Inputs of known users (ids from users.dat): demographics plus training-period history.
 
         exclude_movie_ids drops each row's target movie from its history (leave-one-out for training);
-        cold marks rows to present as unknown users (no id, no history), which trains the cold path.
+        cold marks rows to present as unknown users (no id, no history), which trains the cold path;
+        timestamps (training examples only) give each row its age before the cut-off; serving leaves it 0 (now).
         """
         user_ids = np.asarray(user_ids)
         rows = self.user_rows(user_ids)
@@ -175,8 +178,20 @@ class FeatureSpace:
             hist_m = np.where(cold[:, None], 0, hist_m)
             hist_r = np.where(cold[:, None], 0.0, hist_r).astype(np.float32)
         return self._assemble_user(
-            index, self.user_gender[rows], self.user_age[rows], self.user_occupation[rows], hist_m, hist_r
+            index,
+            self.user_gender[rows],
+            self.user_age[rows],
+            self.user_occupation[rows],
+            hist_m,
+            hist_r,
+            self.example_age(timestamps, len(index)),
         )
+
+    def example_age(self, timestamps, n: int) -> np.ndarray:
+        """Years between each example and the cut-off (0 = now, which is what serving always uses)."""
+        if timestamps is None:
+            return np.zeros(n, np.float32)
+        return ((self.cutoff_timestamp - np.asarray(timestamps, np.float64)) / SECONDS_PER_YEAR).astype(np.float32)
 
     def profile_inputs(
         self, gender: str | None, age: int | None, occupation: int | None, movie_ids=(), ratings=()
@@ -200,6 +215,7 @@ class FeatureSpace:
             code(self.occupations, occupation),
             hist_m,
             hist_r,
+            np.zeros(1, np.float32),
         )
 
     def build_inputs(self, user_ids, movie_ids, exclude_target: bool = False, cold=None) -> dict[str, np.ndarray]:
@@ -212,10 +228,10 @@ class FeatureSpace:
         return inputs
 
     @staticmethod
-    def _assemble_user(index, gender, age, occupation, hist_m, hist_r) -> dict[str, np.ndarray]:
+    def _assemble_user(index, gender, age, occupation, hist_m, hist_r, example_age) -> dict[str, np.ndarray]:
         count = (hist_m != 0).sum(axis=1)
         mean_rating = np.divide(hist_r.sum(axis=1), count, out=np.zeros(len(count), np.float32), where=count > 0)
-        numeric = np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating]).astype(np.float32)
+        numeric = np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating, example_age]).astype(np.float32)
         return {
             "user_id": np.asarray(index, dtype=np.int32),
             "gender": np.asarray(gender, dtype=np.int32),

@@ -12,7 +12,8 @@ RANKING_KEYS = ("user_vector", "movie_vector", "user_id", "movie_id", "user_nume
 
 
 def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -> keras.Model:
-    """Predicts the explicit rating (1-5). Dense blocks follow the reference design (256-128-64)."""
+    """Predicts the explicit rating (1-5). Dense blocks follow the reference design (256-128-64); the tower
+    vectors also enter as their dot product and element-wise product, so user-movie affinity is explicit."""
     inputs = {
         "user_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="user_vector"),
         "movie_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="movie_vector"),
@@ -23,13 +24,26 @@ def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -
     }
     user_id = layers.Embedding(vocab["user_id"], cfg.id_dim, name="rank_user_embedding")(inputs["user_id"])
     movie_id = layers.Embedding(vocab["movie_id"], cfg.id_dim, name="rank_movie_embedding")(inputs["movie_id"])
-    user_bias = layers.Embedding(vocab["user_id"], 1, embeddings_initializer="zeros", name="user_bias")(inputs["user_id"])
+    user_bias = layers.Embedding(vocab["user_id"], 1, embeddings_initializer="zeros", name="user_bias")(
+        inputs["user_id"]
+    )
     movie_bias = layers.Embedding(vocab["movie_id"], 1, embeddings_initializer="zeros", name="movie_bias")(
         inputs["movie_id"]
     )
-    x = layers.Concatenate(name="ranking_features")([
-        inputs["user_vector"], inputs["movie_vector"], user_id, movie_id, inputs["user_numeric"], inputs["movie_numeric"]
-    ])
+    affinity = layers.Dot(axes=1, name="affinity")([inputs["user_vector"], inputs["movie_vector"]])
+    interaction = layers.Multiply(name="interaction")([inputs["user_vector"], inputs["movie_vector"]])
+    x = layers.Concatenate(name="ranking_features")(
+        [
+            inputs["user_vector"],
+            inputs["movie_vector"],
+            interaction,
+            affinity,
+            user_id,
+            movie_id,
+            inputs["user_numeric"],
+            inputs["movie_numeric"],
+        ]
+    )
     for i, (units, dropout) in enumerate(zip(cfg.units, cfg.dropouts, strict=True)):
         x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
         if i < len(cfg.units) - 1:
@@ -39,7 +53,6 @@ def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -
     score = layers.Add(name="with_biases")([score, user_bias, movie_bias])
     rating = RatingRange(offset=global_mean, name="rating")(layers.Flatten(name="flat")(score))
     return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(rating), name="ranking_model")
-
 
 
 def ranking_inputs(space, user_inputs: dict, user_vectors, movie_rows, movie_vectors) -> dict:

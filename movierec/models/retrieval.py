@@ -17,8 +17,16 @@ class RetrievalModel(keras.Model):
     when saved; the two towers remain separately usable (and are exported on their own).
     """
 
-    def __init__(self, user_tower, movie_tower, n_catalog: int, n_genres: int, n_movie_numeric: int,
-                 temperature: float = 0.05, **kwargs):
+    def __init__(
+        self,
+        user_tower,
+        movie_tower,
+        n_catalog: int,
+        n_genres: int,
+        n_movie_numeric: int,
+        temperature: float = 0.05,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.user_tower = user_tower
         self.movie_tower = movie_tower
@@ -54,7 +62,9 @@ class RetrievalModel(keras.Model):
             **super().get_config(),
             "user_tower": keras.saving.serialize_keras_object(self.user_tower),
             "movie_tower": keras.saving.serialize_keras_object(self.movie_tower),
-            "n_catalog": self.n_catalog, "n_genres": self.n_genres, "n_movie_numeric": self.n_movie_numeric,
+            "n_catalog": self.n_catalog,
+            "n_genres": self.n_genres,
+            "n_movie_numeric": self.n_movie_numeric,
             "temperature": self.temperature,
         }
 

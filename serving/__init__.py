@@ -1,0 +1,1 @@
+"""FastAPI service over a trained bundle: two-stage recommendations, scores, catalogue lookups, metrics."""

@@ -1,0 +1,110 @@
+"""The two-stage endpoints: POST /recommend and POST /score, for known users and for new ones."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, status
+
+from serving.deps import LoadedDep
+from serving.routes.lookup import movie_not_found, user_not_found
+from serving.schemas import (
+    DEFAULT_RETRIEVE,
+    MovieRef,
+    Recommendation,
+    RecommendRequest,
+    RecommendResponse,
+    Score,
+    ScoreRequest,
+    ScoreResponse,
+    UserChoice,
+)
+from serving.state import Loaded
+
+router = APIRouter(tags=["recommend"])
+
+
+def resolve_user(loaded: Loaded, choice: UserChoice):
+    rec = loaded.recommender
+    if choice.user_id is not None:
+        try:
+            return rec.known_user(choice.user_id)
+        except KeyError:
+            raise user_not_found(loaded, choice.user_id) from None
+    profile = choice.profile
+    ratings = [(r.movie_id, r.rating) for r in choice.ratings or []]
+    unknown = [m for m, _ in ratings if rec.space.catalog_rows([m])[0] < 0]
+    if unknown:
+        raise movie_not_found(loaded, unknown[0])
+    return rec.new_user(
+        profile.gender if profile else None,
+        profile.age if profile else None,
+        profile.occupation if profile else None,
+        ratings,
+    )
+
+
+@router.post(
+    "/recommend",
+    response_model=RecommendResponse,
+    summary="Retrieve top_k_retrieve candidates with the user tower, rank them, return top_n_final",
+    responses={404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}},
+)
+def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendResponse:
+    start = time.perf_counter()
+    n_catalog = loaded.recommender.space.n_catalog
+    top_k = request.top_k_retrieve or min(DEFAULT_RETRIEVE, n_catalog)
+    if top_k > n_catalog:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"top_k_retrieve must be between 1 and the catalogue size {n_catalog}, got {top_k}",
+        )
+    if request.top_n_final > top_k:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"top_n_final ({request.top_n_final}) must be <= top_k_retrieve ({top_k})",
+        )
+    user = resolve_user(loaded, request)
+    results = loaded.recommender.recommend(user, top_k, request.top_n_final, request.exclude_seen, request.genres)
+    demo = user.demographics
+    return RecommendResponse(
+        user_id=user.user_id,
+        gender=demo.get("gender"),
+        age=demo.get("age"),
+        occupation=demo.get("occupation"),
+        recommendations=[
+            Recommendation(
+                rank=r.rank,
+                movie_id=r.movie_id,
+                title=r.title,
+                genres=r.genres,
+                year=r.year,
+                ranking_score=r.ranking_score,
+                retrieval_score=r.retrieval_score,
+                because=MovieRef(**r.because) if r.because else None,
+            )
+            for r in results
+        ],
+        server_ms=round((time.perf_counter() - start) * 1000, 3),
+    )
+
+
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    summary="The ranker's predicted rating for given movies",
+    responses={404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}},
+)
+def score(request: ScoreRequest, loaded: LoadedDep) -> ScoreResponse:
+    rows = loaded.recommender.space.catalog_rows(request.movie_ids)
+    if np.any(rows < 0):
+        raise movie_not_found(loaded, int(np.asarray(request.movie_ids)[rows < 0][0]))
+    user = resolve_user(loaded, request)
+    predicted = loaded.recommender.score(user, request.movie_ids)
+    return ScoreResponse(
+        user_id=user.user_id,
+        scores=[
+            Score(movie_id=m, predicted_rating=float(p)) for m, p in zip(request.movie_ids, predicted, strict=True)
+        ],
+    )

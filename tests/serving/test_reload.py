@@ -1,0 +1,139 @@
+"""Hot reload (token-protected, atomic, never failing a request) and refusal of corrupt bundles at start-up."""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from movierec.artifacts import CURRENT, load_bundle, save_bundle
+from serving.config import Settings
+from serving.main import create_app
+from tests.serving.conftest import TOKEN
+
+
+def copy_root(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def resave(root: Path) -> str:
+    """Export the current bundle again as a new version (what a new `make train` does)."""
+    b = load_bundle(root, with_retrieval_model=True)
+    folder = save_bundle(
+        root,
+        user_tower=b.user_tower,
+        movie_tower=b.movie_tower,
+        retrieval_model=b.retrieval_model,
+        ranking_model=b.ranking_model,
+        movie_vectors=b.movie_vectors,
+        space=b.space,
+        movies=b.movies,
+        users=b.users,
+        train_ratings=b.train_ratings,
+        config=b.manifest["config"],
+        metrics=b.metrics,
+        data_sha256=b.manifest["data"]["archive_sha256"],
+        timings={},
+    )
+    return folder.name
+
+
+@pytest.fixture(scope="module")
+def reload_root(synthetic_bundle, tmp_path_factory):
+    return copy_root(synthetic_bundle, tmp_path_factory.mktemp("reload") / "artifacts")
+
+
+def test_reload_requires_token(reload_root):
+    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=TOKEN))) as client:
+        assert client.post("/admin/reload").status_code == 401
+        assert client.post("/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=None))) as client:
+        response = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 404 and "ADMIN_TOKEN" in response.json()["detail"]
+
+
+def test_reload_swaps_without_failing_requests(reload_root):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=TOKEN))) as client:
+        old = client.get("/").json()["bundle_version"]
+        new = resave(reload_root)
+        statuses, stop = [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                statuses.append(client.post("/recommend", json={"user_id": 5, "top_n_final": 5}).status_code)
+
+        threads = [threading.Thread(target=hammer) for _ in range(3)]
+        for t in threads:
+            t.start()
+        outcome = client.post("/admin/reload?wait=true", headers=auth).json()
+        stop.set()
+        for t in threads:
+            t.join()
+        assert outcome["status"] == "ok" and outcome["previous"] == old and outcome["serving"] == new
+        assert client.get("/").json()["bundle_version"] == new
+        assert statuses and set(statuses) == {200}
+
+
+def test_background_reload_returns_at_once(reload_root):
+    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=TOKEN))) as client:
+        body = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        assert body["status"] == "started" and body["serving"]
+
+
+def test_failed_reload_keeps_old_bundle(reload_root):
+    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=TOKEN))) as client:
+        serving = client.get("/").json()["bundle_version"]
+        broken = resave(reload_root)
+        (reload_root / broken / "movie_vectors.npy").write_bytes(b"garbage")
+        outcome = client.post("/admin/reload?wait=true", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        assert outcome["status"] == "failed" and "movie_vectors.npy" in outcome["error"]
+        assert client.get("/").json()["bundle_version"] == serving
+        assert client.post("/recommend", json={"user_id": 1}).status_code == 200
+        os.replace(reload_root / CURRENT, reload_root / "broken-link")  # leave the fixture usable for others
+        os.symlink(serving, reload_root / CURRENT)
+
+
+def corrupt(root: Path, how: str) -> str:
+    folder = (root / CURRENT).resolve()
+    target = folder / "feature_space.joblib"
+    if how == "missing":
+        target.unlink()
+    elif how == "truncated":
+        target.write_bytes(target.read_bytes()[:100])
+    else:
+        data = bytearray(target.read_bytes())
+        data[-1] ^= 0xFF
+        target.write_bytes(bytes(data))
+    return target.name
+
+
+@pytest.mark.parametrize("how", ["missing", "truncated", "modified"])
+def test_corrupt_bundle_stops_startup_with_one_clear_line(synthetic_bundle, tmp_path, how):
+    root = copy_root(synthetic_bundle, tmp_path / "artifacts")
+    name = corrupt(root, how)
+    env = {**os.environ, "ARTIFACTS_DIR": str(root), "PORT": "8765"}
+    proc = subprocess.run([sys.executable, "-m", "serving"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and name in errors[0] and "cannot start" in errors[0], proc.stderr
+
+
+def test_lifespan_refuses_corrupt_bundle(synthetic_bundle, tmp_path):
+    from movierec.errors import BundleError
+
+    root = copy_root(synthetic_bundle, tmp_path / "artifacts")
+    corrupt(root, "modified")
+    with pytest.raises(BundleError, match="feature_space.joblib"), TestClient(create_app(Settings(artifacts_dir=root))):
+        pass
+
+
+def test_missing_bundle_is_named(tmp_path):
+    env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path / "nothing")}
+    proc = subprocess.run([sys.executable, "-m", "serving"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "make train" in proc.stderr

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from movierec.config import PROCESSED_DIR, RAW_DIR
-from movierec.data.archive import extract_archive, obtain_archive
+from movierec.data.archive import ARCHIVE_DIR, SOURCE_MARKER, extract_archive, obtain_archive
 from movierec.data.loader import MovieLens, load_dataset
 
 
@@ -17,3 +17,13 @@ def prepare_dataset(
     archive = obtain_archive(raw_dir, local_zip)
     extracted = extract_archive(archive, raw_dir)
     return load_dataset(extracted, processed_dir)
+
+
+def load_prepared(
+    local_zip: str | os.PathLike | None = None, raw_dir: Path = RAW_DIR, processed_dir: Path = PROCESSED_DIR
+) -> MovieLens:
+    """The data `make data` prepared (no download when it is there); else prepare it from local_zip or online."""
+    extracted = raw_dir / ARCHIVE_DIR
+    if local_zip is None and (extracted / SOURCE_MARKER).is_file():
+        return load_dataset(extracted, processed_dir)
+    return prepare_dataset(local_zip, raw_dir, processed_dir)

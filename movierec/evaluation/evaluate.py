@@ -42,6 +42,27 @@ def _recall_summary(curve: np.ndarray, curve_seen: np.ndarray, curve_cold: np.nd
     return out
 
 
+def rating_predictions(recommender: Recommender, split: Split) -> pd.DataFrame:
+    """Every test rating with the ranker's prediction, whether its user was seen in train and how often."""
+    test, train = split.test, split.train
+    space = recommender.space
+    user_inputs = space.user_inputs(test["user_id"].to_numpy())
+    predicted = recommender.predict_ratings(
+        user_inputs, recommender.user_vectors(user_inputs), space.catalog_rows(test["movie_id"].to_numpy())
+    )
+    train_counts = train["user_id"].value_counts()
+    return pd.DataFrame(
+        {
+            "user_id": test["user_id"].to_numpy(),
+            "movie_id": test["movie_id"].to_numpy(),
+            "rating": test["rating"].to_numpy(),
+            "predicted": predicted,
+            "known_user": test["user_id"].isin(train["user_id"]).to_numpy(),
+            "train_ratings_of_user": test["user_id"].map(train_counts).fillna(0).astype(int).to_numpy(),
+        }
+    )
+
+
 def evaluate(
     recommender: Recommender,
     split: Split,
@@ -76,8 +97,10 @@ def evaluate(
     curves, retrieval = {}, {}
     for name, top in ranked.items():
         curves[name] = recall_curve(top, relevant)
-        curves[f"{name}_seen_users"] = recall_curve(top[known], [r for r, w in zip(relevant, known) if w])
-        curves[f"{name}_unknown_users"] = recall_curve(top[~known], [r for r, w in zip(relevant, known) if not w])
+        curves[f"{name}_seen_users"] = recall_curve(top[known], [r for r, w in zip(relevant, known, strict=True) if w])
+        curves[f"{name}_unknown_users"] = recall_curve(
+            top[~known], [r for r, w in zip(relevant, known, strict=True) if not w]
+        )
         retrieval[name] = _recall_summary(curves[name], curves[f"{name}_seen_users"], curves[f"{name}_unknown_users"])
 
     # ---- final list: retrieve k, rank with the ranker, keep final_k ----------------------------------
@@ -94,7 +117,7 @@ def evaluate(
             order = final_order(predicted[i], model_scores[start + i, block[i]])[:final_k]
             final[start + i] = block[i, order]
     has_liked = np.array([len(r) > 0 for r in liked])
-    liked_sets = [r for r, w in zip(liked, has_liked) if w]
+    liked_sets = [r for r, w in zip(liked, has_liked, strict=True) if w]
     lists = {
         "two_stage": final,
         "retrieval_only": top[:, :final_k],
@@ -113,11 +136,12 @@ def evaluate(
         }
 
     # ---- rating prediction on every test rating --------------------------------------------------------
-    pair_inputs = space.user_inputs(test["user_id"].to_numpy())
-    pair_vectors = recommender.user_vectors(pair_inputs)
-    predicted = recommender.predict_ratings(pair_inputs, pair_vectors, test_rows)
-    actual = test["rating"].to_numpy()
-    test_known = test["user_id"].isin(train["user_id"]).to_numpy()
+    pairs = rating_predictions(recommender, split)
+    predicted, actual, test_known = (
+        pairs["predicted"].to_numpy(),
+        pairs["rating"].to_numpy(),
+        pairs["known_user"].to_numpy(),
+    )
     bias = BiasModel().fit(train)
     predictions = {
         "ranker": predicted,

@@ -57,11 +57,12 @@ def servers(synthetic_bundle, tmp_path_factory):
     logs = tmp_path_factory.mktemp("logs")
     env = {**os.environ, "ARTIFACTS_DIR": str(synthetic_bundle), "API_URL": f"http://127.0.0.1:{api_port}"}
     root = Path(__file__).resolve().parents[2]
+    api_log, ui_log = open(logs / "api.log", "w"), open(logs / "ui.log", "w")  # noqa: SIM115 (closed below)
     api = subprocess.Popen(
         [sys.executable, "-m", "serving", "--port", str(api_port)],
         env=env,
         cwd=root,
-        stdout=open(logs / "api.log", "w"),
+        stdout=api_log,
         stderr=subprocess.STDOUT,
     )
     ui = subprocess.Popen(
@@ -82,7 +83,7 @@ def servers(synthetic_bundle, tmp_path_factory):
         ],
         env=env,
         cwd=root,
-        stdout=open(logs / "ui.log", "w"),
+        stdout=ui_log,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -93,6 +94,8 @@ def servers(synthetic_bundle, tmp_path_factory):
         for proc in (ui, api):
             proc.terminate()
             proc.wait(timeout=30)
+        api_log.close()
+        ui_log.close()
 
 
 def test_recommend_in_a_real_browser(servers):

@@ -35,7 +35,7 @@ data: venv ## Get MovieLens-1M (ML1M_ZIP or official download, md5-checked), val
 train: data ## Train retrieval + ranker, evaluate against baselines, export the bundle to artifacts/
 	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
 
-evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (writes report.md there)
+evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)
 
 serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000)

@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 
 from movierec.data.archive import file_digest
 from movierec.errors import BundleError
+from movierec.fsutil import atomic_directory
 
 SCHEMA_VERSION = 1
 CURRENT = "current"
@@ -104,8 +104,8 @@ def save_bundle(
     root.mkdir(parents=True, exist_ok=True)
     created = dt.datetime.now(dt.UTC)
     version = created.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
-    try:
+    final = root / version
+    with atomic_directory(final) as staging:
         for name, model in zip(MODEL_FILES, (user_tower, movie_tower, retrieval_model, ranking_model), strict=True):
             model.save(staging / name)
         np.save(staging / "movie_vectors.npy", np.asarray(movie_vectors, dtype=np.float32))
@@ -135,10 +135,6 @@ def save_bundle(
             },
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        final = root / version
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     link = root / f".{CURRENT}-{uuid.uuid4().hex[:6]}"
     os.symlink(version, link)
     os.replace(link, root / CURRENT)

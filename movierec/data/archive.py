@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tqdm import tqdm
 
 from movierec.config import OFFICIAL_MD5, OFFICIAL_URL
 from movierec.errors import DataFormatError, DownloadError
+from movierec.fsutil import atomic_directory
 
 MEMBERS = ("ratings.dat", "users.dat", "movies.dat")
 ARCHIVE_DIR = "ml-1m"
@@ -97,21 +97,13 @@ def extract_archive(zip_path: Path, raw_dir: Path) -> Path:
     marker = target / SOURCE_MARKER
     if marker.is_file() and json.loads(marker.read_text()).get("sha256") == sha256:
         return target
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ml-1m-", dir=raw_dir))
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            for member in (*MEMBERS, "README"):
-                name = f"{ARCHIVE_DIR}/{member}"
-                if name in archive.namelist():
-                    with archive.open(name) as src, open(staging / member, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+    with atomic_directory(target) as staging, zipfile.ZipFile(zip_path) as archive:
+        for member in (*MEMBERS, "README"):
+            name = f"{ARCHIVE_DIR}/{member}"
+            if name in archive.namelist():
+                with archive.open(name) as src, open(staging / member, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
         (staging / SOURCE_MARKER).write_text(json.dumps({"archive": str(zip_path), "sha256": sha256}))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pandas as pd
 from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
 from movierec.data.archive import archive_sha256
 from movierec.errors import DataFormatError
+from movierec.fsutil import atomic_directory
 
 ENCODING = "latin-1"
 YEAR_PATTERN = re.compile(r"\((\d{4})\)\s*$")
@@ -182,14 +180,7 @@ def load_dataset(raw_dir: Path, cache_root: Path) -> MovieLens:
         tables = [pd.read_parquet(cache / name) for name in CACHE_FILES]
         return MovieLens(*tables, sha256=sha256)
     data = parse_dataset(raw_dir, sha256)
-    cache_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".cache-", dir=cache_root))
-    try:
-        for name, table in zip(CACHE_FILES, (data.ratings, data.users, data.movies), strict=False):
+    with atomic_directory(cache) as staging:
+        for name, table in zip(CACHE_FILES, (data.ratings, data.users, data.movies), strict=True):
             table.to_parquet(staging / name, index=False)
-        if cache.exists():
-            shutil.rmtree(cache)
-        os.replace(staging, cache)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return data

@@ -147,3 +147,19 @@ def test_cli_bad_archive_is_a_clear_error(tmp_path, capsys):
     assert train_cli.main(["--archive", str(tmp_path / "missing.zip"), "--output", str(tmp_path / "a")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+def test_make_evaluate_reproduces_the_bundle_metrics(synthetic_bundle, synthetic_zip, tmp_path, capsys):
+    from training import evaluate as evaluate_cli
+
+    assert (
+        evaluate_cli.main(
+            ["--bundle", str(synthetic_bundle), "--archive", str(synthetic_zip), "--reports", str(tmp_path)]
+        )
+        == 0
+    )
+    report = next(tmp_path.glob("*/report.md")).read_text()
+    bundle_metrics = load_bundle(synthetic_bundle).metrics
+    recall = bundle_metrics["retrieval"]["two_tower"]["recall@10"]
+    assert f"{recall:.4f}" in report and "popularity_all" in report
+    assert "two_tower" in capsys.readouterr().out

@@ -1,0 +1,64 @@
+"""`make evaluate`: evaluate an exported bundle on the test split again and write a fresh report.
+
+The bundle itself is immutable (its manifest holds checksums), so the report goes to reports/<version>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from movierec.config import PROJECT_ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
+    parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
+    parser.add_argument(
+        "--archive",
+        default=os.environ.get("ML1M_ZIP") or None,
+        help="the archive the bundle was trained on (default: $ML1M_ZIP, else the prepared data/)",
+    )
+    parser.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports")
+    args = parser.parse_args(argv)
+
+    from movierec.artifacts import load_bundle, recommender_from_bundle
+    from movierec.data.prepare import load_prepared
+    from movierec.data.split import chronological_split
+    from movierec.errors import MovieRecError
+    from movierec.evaluation.evaluate import evaluate
+    from movierec.evaluation.report import report_files
+    from training.train import print_summary
+
+    start = time.perf_counter()
+    try:
+        bundle = load_bundle(args.bundle)
+        data = load_prepared(args.archive)
+    except MovieRecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if data.sha256 != bundle.manifest["data"]["archive_sha256"]:
+        print(
+            f"error: the data (sha256 {data.sha256[:12]}...) is not the archive bundle {bundle.version} was "
+            f"trained on ({bundle.manifest['data']['archive_sha256'][:12]}...); pass --archive",
+            file=sys.stderr,
+        )
+        return 2
+    cfg = bundle.manifest["config"]
+    split = chronological_split(data.ratings, cfg["test_fraction"])
+    result = evaluate(recommender_from_bundle(bundle), split, cfg["retrieve_k"], cfg["final_k"], cfg["recent_days"])
+    print_summary(result["metrics"])
+    target = args.reports / bundle.version
+    for name, content in report_files(result, {"bundle": bundle.version}).items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    print(f"\nreport: {target / 'report.md'} ({time.perf_counter() - start:.1f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,6 +22,7 @@ import pandas as pd
 from movierec.data.archive import file_digest
 from movierec.errors import BundleError
 from movierec.fsutil import atomic_directory
+from movierec.models.final_score import FinalScorer
 
 SCHEMA_VERSION = 1
 CURRENT = "current"
@@ -35,6 +36,7 @@ REQUIRED_FILES = (
     "movies.parquet",
     "users.parquet",
     "train_ratings.parquet",
+    "final_scorer.json",
     "metrics.json",
 )
 ROW_ORDER = "movie_vectors.npy row i is movies.parquet row i: the catalogue sorted by movie_id"
@@ -51,6 +53,7 @@ class Bundle:
     movie_tower: object
     ranking_model: object
     retrieval_model: object | None
+    final_scorer: FinalScorer
     movie_vectors: np.ndarray
     movies: pd.DataFrame
     users: pd.DataFrame
@@ -88,6 +91,7 @@ def save_bundle(
     movie_tower,
     retrieval_model,
     ranking_model,
+    final_scorer: FinalScorer,
     movie_vectors: np.ndarray,
     space,
     movies: pd.DataFrame,
@@ -109,6 +113,7 @@ def save_bundle(
         for name, model in zip(MODEL_FILES, (user_tower, movie_tower, retrieval_model, ranking_model), strict=True):
             model.save(staging / name)
         np.save(staging / "movie_vectors.npy", np.asarray(movie_vectors, dtype=np.float32))
+        (staging / "final_scorer.json").write_text(json.dumps(final_scorer.to_dict(), indent=2))
         joblib.dump(space, staging / "feature_space.joblib")
         movies.to_parquet(staging / "movies.parquet", index=False)
         users.to_parquet(staging / "users.parquet", index=False)
@@ -217,6 +222,7 @@ def load_bundle(path: Path, with_retrieval_model: bool = False) -> Bundle:
             movie_tower=models["movie_tower.keras"],
             ranking_model=models["ranking_model.keras"],
             retrieval_model=models.get("retrieval_model.keras"),
+            final_scorer=FinalScorer(**json.loads((folder / "final_scorer.json").read_text())),
             movie_vectors=np.load(folder / "movie_vectors.npy", allow_pickle=False),
             movies=pd.read_parquet(folder / "movies.parquet"),
             users=pd.read_parquet(folder / "users.parquet"),
@@ -239,4 +245,5 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.movies,
         bundle.users,
         bundle.train_ratings,
+        bundle.final_scorer,
     )

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from movierec.config import GENRES
 from movierec.features.space import FeatureSpace
+from movierec.models.final_score import FinalScorer
 from movierec.models.ranking import ranking_inputs
 
 HIGH_RATING = 4
@@ -26,11 +27,6 @@ def compile_model(model):
         for name, tensor in model.input.items()
     }
     return tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
-
-
-def final_order(predicted: np.ndarray, retrieval_scores: np.ndarray) -> np.ndarray:
-    """Order of candidates in the final list: ranker's rating first, retrieval score breaks ties."""
-    return np.lexsort((-np.asarray(retrieval_scores), -np.asarray(predicted)))
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -61,8 +57,9 @@ class Recommendation:
     title: str
     genres: list[str]
     year: int | None
-    ranking_score: float
-    retrieval_score: float
+    ranking_score: float  # P(the user's next rating is this movie and >= 4): the final list's order
+    predicted_rating: float  # the ranker's rating, 1-5
+    retrieval_score: float  # cosine of user and movie vectors
     because: dict | None
 
 
@@ -78,8 +75,10 @@ class Recommender:
         movies: pd.DataFrame,
         users: pd.DataFrame,
         train_ratings: pd.DataFrame,
+        final_scorer: FinalScorer,
     ):
         self.space = space
+        self.final_scorer = final_scorer
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
         self._user_fn = compile_model(user_tower)
         self._rank_fn = compile_model(ranking_model)
@@ -194,7 +193,8 @@ class Recommender:
             return []
         candidates = top_k_rows(scores, k)[0]
         predicted = self.predict_ratings(user.inputs, user.vector, candidates)
-        order = final_order(predicted, scores[candidates])[:top_n_final]
+        final = self.final_scorer.scores(scores[candidates], predicted, self.final_scorer.log_normaliser(scores)[0])
+        order = np.argsort(-final, kind="stable")[:top_n_final]
         chosen = candidates[order]
         because = self._because(user, chosen)
         return [
@@ -204,7 +204,8 @@ class Recommender:
                 title=self._titles[row],
                 genres=self._genres[row],
                 year=self._years[row],
-                ranking_score=float(predicted[j]),
+                ranking_score=float(final[j]),
+                predicted_rating=float(predicted[j]),
                 retrieval_score=float(scores[row]),
                 because=because[i],
             )
@@ -274,4 +275,4 @@ class Recommender:
         ]
 
 
-__all__ = ["Recommender", "Recommendation", "UserContext", "compile_model", "final_order", "top_k_rows"]
+__all__ = ["Recommender", "Recommendation", "UserContext", "compile_model", "top_k_rows"]

@@ -108,7 +108,7 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     """The compiled hot path vs a naive path calling model.predict twice per request, same requests."""
     from movierec.artifacts import load_bundle, recommender_from_bundle
     from movierec.models.ranking import ranking_inputs
-    from movierec.recommender import final_order, top_k_rows
+    from movierec.recommender import top_k_rows
 
     bundle = load_bundle(artifacts)
     rec = recommender_from_bundle(bundle)
@@ -129,7 +129,9 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
         candidates = top_k_rows(scores, 200)[0]
         inputs = ranking_inputs(rec.space, user.inputs, vector, candidates, rec.movie_vectors)
         predicted = bundle.ranking_model.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
-        return candidates[final_order(predicted, scores[candidates])[:10]]
+        scorer = rec.final_scorer
+        final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
+        return candidates[np.argsort(-final, kind="stable")[:10]]
 
     naive(user_ids[0])
     slow = []

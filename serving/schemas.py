@@ -101,7 +101,11 @@ class Recommendation(BaseModel):
     title: str
     genres: list[str]
     year: int | None
-    ranking_score: float = Field(description="the ranker's predicted rating (1-5)")
+    ranking_score: float = Field(
+        description="the final order: P(the user's next rating is this movie and it is >= 4), from the retrieval "
+        "softmax and the ranker's calibrated rating"
+    )
+    predicted_rating: float = Field(description="the ranker's predicted rating (1-5)")
     retrieval_score: float = Field(description="cosine of user and movie vectors")
     because: MovieRef | None = Field(description="highly rated movie in the history closest to this one")
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-import pytest
+# Tests never touch the repository's data/ folder: anything that defaults to it uses a session temp dir.
+os.environ["MOVIEREC_DATA_DIR"] = tempfile.mkdtemp(prefix="movierec-test-data-")
 
-from movierec.data.archive import extract_archive
-from movierec.data.loader import load_dataset
-from tests.synthetic import synthetic_files, write_archive
+import pytest  # noqa: E402
+
+from movierec.data.archive import extract_archive  # noqa: E402
+from movierec.data.loader import load_dataset  # noqa: E402
+from tests.synthetic import synthetic_files, write_archive  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

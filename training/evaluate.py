@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("ML1M_ZIP") or None,
         help="the archive the bundle was trained on (default: $ML1M_ZIP, else the prepared data/)",
     )
+    parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ are (default: data/)")
     parser.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports")
     args = parser.parse_args(argv)
 
@@ -31,12 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     from movierec.errors import MovieRecError
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.report import report_files
-    from training.train import print_summary
+    from training.train import data_dirs, print_summary
 
     start = time.perf_counter()
     try:
         bundle = load_bundle(args.bundle)
-        data = load_prepared(args.archive)
+        data = load_prepared(args.archive, *data_dirs(args.data_dir))
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

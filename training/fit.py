@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import TrainConfig
+from movierec.models.final_score import FinalScorer
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.towers import build_movie_tower, build_user_tower
@@ -89,8 +90,14 @@ def fit_ranker(space, train: pd.DataFrame, user_tower, vectors: np.ndarray, cfg:
         fit_batches, validation_data=val_batches, epochs=kc.epochs, callbacks=callbacks, verbose=verbose
     )
     best = int(np.argmin(history.history["val_rmse"]))
-    return model, {
-        "best_epoch": best + 1,
-        "val_rmse": float(history.history["val_rmse"][best]),
-        "validation_ratings": int(len(val_part)),
-    }
+    predicted = np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
+    scorer = FinalScorer.fit(cfg.retrieval.temperature, predicted, val_part["rating"].to_numpy())
+    return (
+        model,
+        scorer,
+        {
+            "best_epoch": best + 1,
+            "val_rmse": float(history.history["val_rmse"][best]),
+            "validation_ratings": int(len(val_part)),
+        },
+    )

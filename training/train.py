@@ -100,10 +100,14 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
         retrieval = fit_retrieval(space, split.train, cfg, verbose=verbose)
         vectors = movie_vectors(retrieval.movie_tower, space)
     with stage("ranking", timings):
-        ranker, ranking_info = fit_ranker(space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose)
+        ranker, final_scorer, ranking_info = fit_ranker(
+            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose
+        )
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
     with stage("evaluation", timings):
-        recommender = Recommender(space, retrieval.user_tower, ranker, vectors, data.movies, data.users, split.train)
+        recommender = Recommender(
+            space, retrieval.user_tower, ranker, vectors, data.movies, data.users, split.train, final_scorer
+        )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info}
         print_summary(metrics)
@@ -116,6 +120,7 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
             movie_tower=retrieval.movie_tower,
             retrieval_model=retrieval,
             ranking_model=ranker,
+            final_scorer=final_scorer,
             movie_vectors=vectors,
             space=space,
             movies=data.movies,
@@ -152,15 +157,17 @@ def print_summary(metrics: dict) -> None:
         )
 
 
+def data_dirs(data_dir: Path | None) -> tuple[Path, Path]:
+    """(raw, processed) folders under data_dir, or the project's data/ defaults."""
+    return (data_dir / "raw", data_dir / "processed") if data_dir else (RAW_DIR, PROCESSED_DIR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args, cfg = parse_args(argv)
     from movierec.errors import MovieRecError
 
-    data_dir = args.data_dir
-    raw_dir = data_dir / "raw" if data_dir else RAW_DIR
-    processed_dir = data_dir / "processed" if data_dir else PROCESSED_DIR
     try:
-        run(cfg, args.archive, args.output, raw_dir, processed_dir, verbose=0 if args.quiet else 1)
+        run(cfg, args.archive, args.output, *data_dirs(args.data_dir), verbose=0 if args.quiet else 1)
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

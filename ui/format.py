@@ -18,7 +18,8 @@ def recommendations_table(recommendations: list[dict]) -> pd.DataFrame:
                 "title": r["title"],
                 "year": r["year"],
                 "genres": ", ".join(r["genres"]),
-                "predicted rating": stars(r["ranking_score"]),
+                "predicted rating": stars(r["predicted_rating"]),
+                "relevance": f"{r['ranking_score']:.2e}",
                 "retrieval score": round(r["retrieval_score"], 3),
                 "because you rated": (
                     f"{r['because']['title']} ({r['because']['rating']:.0f}★)" if r["because"] else "—"

@@ -8,7 +8,7 @@ import pandas as pd
 from movierec.data.split import Split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.metrics import mae, ndcg_at_k, precision_at_k, recall_curve, rmse
-from movierec.recommender import Recommender, final_order, top_k_rows
+from movierec.recommender import Recommender, top_k_rows
 
 RECALL_KS = (10, 50, 200)
 RELEVANT_RATING = 4
@@ -105,7 +105,10 @@ def evaluate(
 
     # ---- final list: retrieve k, rank with the ranker, keep final_k ----------------------------------
     top = ranked["two_tower"]
+    scorer = recommender.final_scorer
+    log_norm = scorer.log_normaliser(model_scores)
     final = np.empty((len(users), final_k), dtype=np.int64)
+    by_rating = np.empty_like(final)  # reference: ordering by the predicted rating alone
     for start in range(0, len(users), chunk_users):
         stop = min(start + chunk_users, len(users))
         block = top[start:stop]
@@ -113,13 +116,15 @@ def evaluate(
         pair_inputs = {key: value[pair_user] for key, value in user_inputs.items()}
         predicted = recommender.predict_ratings(pair_inputs, user_vectors[pair_user], block.ravel())
         predicted = predicted.reshape(block.shape)
-        for i in range(stop - start):
-            order = final_order(predicted[i], model_scores[start + i, block[i]])[:final_k]
-            final[start + i] = block[i, order]
+        candidate_scores = np.take_along_axis(model_scores[start:stop], block, axis=1)
+        expected = scorer.scores(candidate_scores, predicted, log_norm[start:stop, None])
+        final[start:stop] = np.take_along_axis(block, np.argsort(-expected, axis=1, kind="stable")[:, :final_k], 1)
+        by_rating[start:stop] = np.take_along_axis(block, np.argsort(-predicted, axis=1, kind="stable")[:, :final_k], 1)
     has_liked = np.array([len(r) > 0 for r in liked])
     liked_sets = [r for r, w in zip(liked, has_liked, strict=True) if w]
     lists = {
         "two_stage": final,
+        "ranked_by_rating_only": by_rating,
         "retrieval_only": top[:, :final_k],
         f"popularity_{int(recent_days)}d": ranked[f"popularity_{int(recent_days)}d"][:, :final_k],
     }

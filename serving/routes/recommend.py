@@ -81,6 +81,7 @@ def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendResponse
                 genres=r.genres,
                 year=r.year,
                 ranking_score=r.ranking_score,
+                predicted_rating=r.predicted_rating,
                 retrieval_score=r.retrieval_score,
                 because=MovieRef(**r.because) if r.because else None,
             )

@@ -86,7 +86,7 @@ def test_recommend_known_user(client, synthetic_bundle):
     seen = set(bundle.train_ratings.loc[bundle.train_ratings["user_id"] == 2, "movie_id"])
     assert seen and not seen & {r["movie_id"] for r in recs}
     assert all(r["because"] is not None and r["because"]["movie_id"] in seen for r in recs)
-    assert all(1 <= r["ranking_score"] <= 5 for r in recs)
+    assert all(1 <= r["predicted_rating"] <= 5 and 0 < r["ranking_score"] <= 1 for r in recs)
 
 
 def test_recommend_genre_filter(client):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from movierec.artifacts import CURRENT, load_bundle, save_bundle
+from movierec.artifacts import CURRENT
 from serving.config import Settings
 from serving.main import create_app
+from tests.helpers import resave_bundle
 from tests.serving.conftest import TOKEN
 
 
@@ -22,25 +23,7 @@ def copy_root(src: Path, dst: Path) -> Path:
 
 
 def resave(root: Path) -> str:
-    """Export the current bundle again as a new version (what a new `make train` does)."""
-    b = load_bundle(root, with_retrieval_model=True)
-    folder = save_bundle(
-        root,
-        user_tower=b.user_tower,
-        movie_tower=b.movie_tower,
-        retrieval_model=b.retrieval_model,
-        ranking_model=b.ranking_model,
-        movie_vectors=b.movie_vectors,
-        space=b.space,
-        movies=b.movies,
-        users=b.users,
-        train_ratings=b.train_ratings,
-        config=b.manifest["config"],
-        metrics=b.metrics,
-        data_sha256=b.manifest["data"]["archive_sha256"],
-        timings={},
-    )
-    return folder.name
+    return resave_bundle(root).name
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from movierec.artifacts import CURRENT, MODEL_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle, save_bundle
+from movierec.artifacts import CURRENT, MODEL_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
 from movierec.data.split import chronological_split
+from tests.helpers import resave_bundle
 from training import train as train_cli
 
 
@@ -105,22 +106,7 @@ def test_failed_export_leaves_previous_bundle_untouched(synthetic_bundle, monkey
 
     monkeypatch.setattr(np, "save", explode)
     with pytest.raises(OSError, match="simulated"):
-        save_bundle(
-            synthetic_bundle,
-            user_tower=bundle.user_tower,
-            movie_tower=bundle.movie_tower,
-            retrieval_model=bundle.retrieval_model,
-            ranking_model=bundle.ranking_model,
-            movie_vectors=bundle.movie_vectors,
-            space=bundle.space,
-            movies=bundle.movies,
-            users=bundle.users,
-            train_ratings=bundle.train_ratings,
-            config={},
-            metrics={},
-            data_sha256="x",
-            timings={},
-        )
+        resave_bundle(synthetic_bundle, bundle)
     assert (synthetic_bundle / CURRENT).resolve() == before
     assert sorted(p.name for p in synthetic_bundle.iterdir()) == listing  # no staging folder left behind
     load_bundle(synthetic_bundle)  # still loads and verifies
@@ -154,11 +140,20 @@ def test_make_evaluate_reproduces_the_bundle_metrics(synthetic_bundle, synthetic
 
     assert (
         evaluate_cli.main(
-            ["--bundle", str(synthetic_bundle), "--archive", str(synthetic_zip), "--reports", str(tmp_path)]
+            [
+                "--bundle",
+                str(synthetic_bundle),
+                "--archive",
+                str(synthetic_zip),
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--reports",
+                str(tmp_path / "reports"),
+            ]
         )
         == 0
     )
-    report = next(tmp_path.glob("*/report.md")).read_text()
+    report = next((tmp_path / "reports").glob("*/report.md")).read_text()
     bundle_metrics = load_bundle(synthetic_bundle).metrics
     recall = bundle_metrics["retrieval"]["two_tower"]["recall@10"]
     assert f"{recall:.4f}" in report and "popularity_all" in report

@@ -84,8 +84,8 @@ class RetrievalConfig:
     output_dim: int = 64
     dropout: float = 0.1
     temperature: float = 0.05
-    epochs: int = 6
-    batch_size: int = 2048
+    epochs: int = 2
+    batch_size: int = 4096
     learning_rate: float = 3e-3
     cold_user_rate: float = 0.15
     recency_half_life_days: float = 60.0

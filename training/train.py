@@ -41,9 +41,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--retrieval-epochs", type=int, default=defaults.retrieval.epochs)
     parser.add_argument("--ranking-epochs", type=int, default=defaults.ranking.epochs)
-    parser.add_argument(
-        "--batch-size", type=int, default=defaults.retrieval.batch_size, help="batch size of both models"
-    )
+    parser.add_argument("--retrieval-batch-size", type=int, default=defaults.retrieval.batch_size)
+    parser.add_argument("--ranking-batch-size", type=int, default=defaults.ranking.batch_size)
     parser.add_argument(
         "--embedding-dim",
         type=int,
@@ -62,13 +61,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         retrieval=dataclasses.replace(
             defaults.retrieval,
             epochs=args.retrieval_epochs,
-            batch_size=args.batch_size,
+            batch_size=args.retrieval_batch_size,
             user_id_dim=args.embedding_dim,
             movie_id_dim=args.embedding_dim,
             output_dim=args.output_dim,
             temperature=args.temperature,
         ),
-        ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.batch_size),
+        ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
     return args, cfg
 

@@ -120,7 +120,8 @@ def test_cli_help_lists_options(capsys):
     for option in (
         "--retrieval-epochs",
         "--ranking-epochs",
-        "--batch-size",
+        "--retrieval-batch-size",
+        "--ranking-batch-size",
         "--embedding-dim",
         "--seed",
         "--archive",

@@ -1,7 +1,8 @@
 """The two-stage recommender: user vector -> top-K over precomputed movie vectors -> DNN ranker.
 
 One implementation serves the API, the offline evaluation and the notebooks. The hot path never calls
-`model.predict`: models run through `tf.function`s with fixed input signatures, retrieval is NumPy.
+`model.predict` nor TensorFlow at all: the trained Keras models run through movierec.models.numpy_runtime
+(their own graph and weights, in NumPy), and retrieval is a matrix-vector product over precomputed vectors.
 """
 
 from __future__ import annotations
@@ -10,23 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from movierec.config import GENRES
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
+from movierec.models.numpy_runtime import NumpyModel
 from movierec.models.ranking import ranking_inputs
 
 HIGH_RATING = 4
-
-
-def compile_model(model):
-    """A tf.function over model(inputs, training=False) with a batch-agnostic input signature (no retracing)."""
-    spec = {
-        name: tf.TensorSpec(shape=(None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
-        for name, tensor in model.input.items()
-    }
-    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -80,8 +72,8 @@ class Recommender:
         self.space = space
         self.final_scorer = final_scorer
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
-        self._user_fn = compile_model(user_tower)
-        self._rank_fn = compile_model(ranking_model)
+        self._user_fn = NumpyModel(user_tower)
+        self._rank_fn = NumpyModel(ranking_model)
         self.movies = movies.sort_values("movie_id").reset_index(drop=True)
         self.users = users.sort_values("user_id").reset_index(drop=True)
         self._titles = self.movies["title"].astype(str).tolist()
@@ -97,16 +89,19 @@ class Recommender:
         self.movie_rating_count = stats["size"].fillna(0).to_numpy().astype(np.int64)
         self.movie_rating_mean = stats["mean"].to_numpy(dtype=np.float64)
         self._titles_lower = [t.lower() for t in self._titles]
+        self._demographics = [
+            {"gender": str(g), "age": int(a), "occupation": int(o)}
+            for g, a, o in zip(self.users["gender"], self.users["age"], self.users["occupation"], strict=True)
+        ]
         all_users = self.users["user_id"].to_numpy()
         self._known_inputs = space.user_inputs(all_users)
         self._known_vectors = self.user_vectors(self._known_inputs)
 
     # ---- batch building blocks (evaluation uses these directly) ---------------------------------
-    def user_vectors(self, user_inputs: dict, batch_size: int = 8192) -> np.ndarray:
+    def user_vectors(self, user_inputs: dict, batch_size: int = 1024) -> np.ndarray:
         n = len(user_inputs["user_id"])
         out = [
-            self._user_fn({k: v[i : i + batch_size] for k, v in user_inputs.items()}).numpy()
-            for i in range(0, n, batch_size)
+            self._user_fn({k: v[i : i + batch_size] for k, v in user_inputs.items()}) for i in range(0, n, batch_size)
         ]
         return np.concatenate(out) if out else np.zeros((0, self.movie_vectors.shape[1]), np.float32)
 
@@ -116,17 +111,14 @@ class Recommender:
         inputs = ranking_inputs(self.space, user_inputs, user_vectors, movie_rows, self.movie_vectors)
         n = len(movie_rows)
         if n <= batch_size:
-            return self._rank_fn(inputs).numpy()
+            return self._rank_fn(inputs)
         return np.concatenate(
-            [
-                self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}).numpy()
-                for i in range(0, n, batch_size)
-            ]
+            [self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
         )
 
     def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(catalogue rows, ratings) of a user's training-period ratings, oldest first."""
-        lo, hi = np.searchsorted(self._hist_users, [user_id, user_id + 1])
+        lo, hi = np.searchsorted(self._hist_users, np.array([user_id, user_id + 1], dtype=self._hist_users.dtype))
         return self._hist_rows[lo:hi], self._hist_ratings[lo:hi]
 
     # ---- users ------------------------------------------------------------------------------------
@@ -136,18 +128,13 @@ class Recommender:
             raise KeyError(f"user_id {user_id} is not a MovieLens-1M user")
         inputs = {k: v[row : row + 1] for k, v in self._known_inputs.items()}
         rows, ratings = self.history(user_id)
-        user = self.users.iloc[row]
         return UserContext(
             inputs=inputs,
             vector=self._known_vectors[row : row + 1],
             history_rows=rows,
             history_ratings=ratings,
             user_id=int(user_id),
-            demographics={
-                "gender": str(user["gender"]),
-                "age": int(user["age"]),
-                "occupation": int(user["occupation"]),
-            },
+            demographics=dict(self._demographics[row]),
         )
 
     def new_user(
@@ -275,4 +262,4 @@ class Recommender:
         ]
 
 
-__all__ = ["Recommender", "Recommendation", "UserContext", "compile_model", "top_k_rows"]
+__all__ = ["Recommender", "Recommendation", "UserContext", "top_k_rows"]

@@ -28,7 +28,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from serving.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
     return 0
 
 

@@ -1,4 +1,7 @@
-"""Typed dependencies: the loaded model for this request, the settings, and the admin check."""
+"""Typed dependencies: the loaded model for this request, the settings, and the admin check.
+
+They are `async def` because they only read state: FastAPI would run plain `def` ones in a thread pool.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +14,15 @@ from serving.config import Settings
 from serving.state import Loaded, ModelState
 
 
-def get_state(request: Request) -> ModelState:
+async def get_state(request: Request) -> ModelState:
     return request.app.state.model_state
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_loaded(state: Annotated[ModelState, Depends(get_state)]) -> Loaded:
+async def get_loaded(state: Annotated[ModelState, Depends(get_state)]) -> Loaded:
     """The bundle this request uses (taken once, so a reload mid-request does not affect it)."""
     loaded = state.current
     if loaded is None:
@@ -27,7 +30,7 @@ def get_loaded(state: Annotated[ModelState, Depends(get_state)]) -> Loaded:
     return loaded
 
 
-def require_admin(
+async def require_admin(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:

@@ -11,8 +11,18 @@ from movierec.models.final_score import FinalScorer
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.towers import build_movie_tower, build_user_tower
-from movierec.recommender import compile_model
 from training.datasets import RankingBatches, RetrievalBatches, recency_weights
+
+
+def compile_model(model):
+    """A tf.function over model(inputs, training=False) with a batch-agnostic signature (fast batch inference)."""
+    import tensorflow as tf
+
+    spec = {
+        name: tf.TensorSpec(shape=(None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
+        for name, tensor in model.input.items()
+    }
+    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
 
 
 def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1) -> RetrievalModel:

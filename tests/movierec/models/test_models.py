@@ -115,3 +115,41 @@ def test_rating_range_config():
     clone = RatingRange.from_config(layer.get_config())
     assert (clone.offset, clone.minimum, clone.maximum) == (3.2, 1.0, 5.0)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(np.array([-9.0, 0.0, 9.0]))), [1.0, 3.2, 5.0])
+
+
+def test_numpy_runtime_matches_keras_for_every_model():
+    from movierec.models.numpy_runtime import NumpyModel
+
+    cfg = RetrievalConfig(hidden_units=16, output_dim=8)
+    rng = np.random.default_rng(3)
+    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    # make batch-norm statistics non-trivial so the test would catch a wrong inference formula
+    for layer in ranker.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(rng.normal(size=layer.moving_mean.shape))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=layer.moving_variance.shape))
+    rank_inputs = {
+        "user_vector": rng.normal(size=(7, 8)).astype("float32"),
+        "movie_vector": rng.normal(size=(7, 8)).astype("float32"),
+        "user_id": rng.integers(0, 11, 7).astype("int32"),
+        "movie_id": rng.integers(0, 21, 7).astype("int32"),
+        "user_numeric": rng.normal(size=(7, 3)).astype("float32"),
+        "movie_numeric": rng.normal(size=(7, 5)).astype("float32"),
+    }
+    cases = [
+        (build_user_tower(VOCAB, cfg), user_batch(9)),
+        (build_movie_tower(VOCAB, cfg), movie_batch(9)),
+        (ranker, rank_inputs),
+    ]
+    for model, inputs in cases:
+        expected = keras.ops.convert_to_numpy(model(inputs, training=False))
+        np.testing.assert_allclose(NumpyModel(model)(inputs), expected, atol=1e-5, err_msg=model.name)
+
+
+def test_numpy_runtime_refuses_unknown_layers_when_built():
+    from movierec.models.numpy_runtime import NumpyModel
+
+    inputs = {"x": keras.Input(shape=(3,), name="x")}
+    model = keras.Model(inputs, keras.layers.LayerNormalization(name="norm")(inputs["x"]))
+    with pytest.raises(NotImplementedError, match="norm.*LayerNormalization"):
+        NumpyModel(model)

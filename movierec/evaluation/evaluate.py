@@ -181,7 +181,6 @@ def evaluate(
         "curves": {name: curve.tolist() for name, curve in curves.items()},
         "distributions": {
             "true": np.bincount(actual, minlength=6)[1:].tolist(),
-            "predicted": np.histogram(predicted, bins=np.linspace(0.5, 5.5, 21))[0].tolist(),
-            "predicted_bins": np.linspace(0.5, 5.5, 21).tolist(),
+            "predicted_rounded": np.bincount(np.clip(np.rint(predicted), 1, 5).astype(int), minlength=6)[1:].tolist(),
         },
     }

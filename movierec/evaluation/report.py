@@ -48,19 +48,12 @@ def render_plots(result: dict) -> dict[str, bytes]:
 
     dist = result["distributions"]
     fig, ax = plt.subplots(figsize=(7, 4))
-    total_true, total_pred = sum(dist["true"]), sum(dist["predicted"])
-    ax.bar(range(1, 6), [c / total_true for c in dist["true"]], 0.5, alpha=0.5, label="true ratings")
-    bins = dist["predicted_bins"]
-    centres = [(a + b) / 2 for a, b in zip(bins[:-1], bins[1:], strict=True)]
-    ax.bar(
-        centres,
-        [4 * c / total_pred for c in dist["predicted"]],
-        bins[1] - bins[0],
-        alpha=0.6,
-        label="predicted (density x 4 bins)",
-    )
-    ax.set_xlabel("rating"), ax.set_ylabel("share"), ax.set_title("Rating distribution: predicted vs true")
-    ax.legend()
+    stars = range(1, 6)
+    for offset, key, label in ((-0.2, "true", "true ratings"), (0.2, "predicted_rounded", "predicted, rounded")):
+        total = sum(dist[key]) or 1
+        ax.bar([s + offset for s in stars], [c / total for c in dist[key]], 0.4, label=label)
+    ax.set_xlabel("rating (stars)"), ax.set_ylabel("share of test ratings")
+    ax.set_title("Rating distribution: predicted vs true"), ax.legend()
     plots["plots/rating_distribution.png"] = _png(fig)
     return plots
 

@@ -20,9 +20,14 @@ st.markdown(
 metrics = stats["metrics"]
 if "retrieval" in metrics:
     retrieval = pd.DataFrame(metrics["retrieval"]).T
+    columns = [
+        c
+        for c in ("recall@10", "recall@50", "recall@200", "recall@200_seen_users", "recall@200_unknown_users")
+        if c in retrieval
+    ]
     st.subheader("Retrieval: Recall@K on the test period")
-    st.dataframe(retrieval.style.format("{:.4f}"), use_container_width=True)
-    st.bar_chart(retrieval[["recall@10", "recall@50", "recall@200"]])
+    st.dataframe(retrieval[columns].style.format("{:.4f}"), use_container_width=True)
+    st.bar_chart(retrieval[[c for c in columns if c.count("_") == 0]], stack=False)
 if "final_list" in metrics:
     st.subheader("Final list (retrieve, rank, keep 10)")
     st.dataframe(pd.DataFrame(metrics["final_list"]).T.style.format("{:.4f}"), use_container_width=True)
@@ -30,4 +35,4 @@ if "rating" in metrics:
     rating = pd.DataFrame(metrics["rating"]).T
     st.subheader("Rating prediction: RMSE (lower is better)")
     st.dataframe(rating.style.format("{:.4f}"), use_container_width=True)
-    st.bar_chart(rating[["rmse", "rmse_seen_users", "rmse_unknown_users"]])
+    st.bar_chart(rating[["rmse", "rmse_seen_users", "rmse_unknown_users"]], stack=False)

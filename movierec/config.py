@@ -104,7 +104,7 @@ class RankingConfig:
     batch_size: int = 2048
     learning_rate: float = 1e-3
     patience: int = 2
-    validation_days: float = 14.0
+    validation_days: float = 7.0
     cold_user_rate: float = 0.15
     example_age: bool = True
 

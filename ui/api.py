@@ -58,3 +58,14 @@ def post(path: str, payload: dict) -> tuple[dict, float]:
 def show_error(error: ApiError) -> None:
     st.error(str(error))
     st.stop()
+
+
+def search_movies(query: str, limit: int) -> list[dict]:
+    """Catalogue titles containing query (most rated first); says so on the page when nothing matches."""
+    try:
+        found = get("/movies", {"q": query, "limit": limit})["movies"]
+    except ApiError as error:
+        show_error(error)
+    if not found:
+        st.info(f"No title contains “{query}”.")
+    return found

@@ -27,6 +27,7 @@ from serving.schemas import (
 from serving.state import Loaded
 
 router = APIRouter(tags=["recommend"])
+ERRORS = {404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}}
 
 
 def resolve_user(loaded: Loaded, choice: UserChoice):
@@ -53,7 +54,7 @@ def resolve_user(loaded: Loaded, choice: UserChoice):
     "/recommend",
     response_model=RecommendResponse,
     summary="Retrieve top_k_retrieve candidates with the user tower, rank them, return top_n_final",
-    responses={404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}},
+    responses=ERRORS,
 )
 async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendResponse:
     start = time.perf_counter()
@@ -99,7 +100,7 @@ async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendRe
     "/score",
     response_model=ScoreResponse,
     summary="The ranker's predicted rating for given movies",
-    responses={404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}},
+    responses=ERRORS,
 )
 async def score(request: ScoreRequest, loaded: LoadedDep) -> ScoreResponse:
     rows = loaded.recommender.space.catalog_rows(request.movie_ids)

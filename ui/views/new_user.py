@@ -27,19 +27,12 @@ occupation = c3.selectbox(
 
 st.subheader(f"Rate {MIN_RATINGS}-{MAX_RATINGS} movies")
 query = st.text_input("Search the catalogue", placeholder="e.g. toy story, alien, godfather")
-if query:
-    try:
-        found = api.get("/movies", {"q": query, "limit": 15})["movies"]
-    except api.ApiError as error:
-        api.show_error(error)
-    if not found:
-        st.info(f"No title contains “{query}”.")
-    else:
-        with st.form("add_rating", clear_on_submit=False):
-            choice = st.selectbox("Movie", found, format_func=lambda m: m["title"])
-            stars = st.slider("Your rating", 1, 5, 4)
-            if st.form_submit_button("Add rating", disabled=len(ratings) >= MAX_RATINGS):
-                ratings[choice["movie_id"]] = {"title": choice["title"], "rating": stars}
+if query and (found := api.search_movies(query, 15)):
+    with st.form("add_rating", clear_on_submit=False):
+        choice = st.selectbox("Movie", found, format_func=lambda m: m["title"])
+        stars = st.slider("Your rating", 1, 5, 4)
+        if st.form_submit_button("Add rating", disabled=len(ratings) >= MAX_RATINGS):
+            ratings[choice["movie_id"]] = {"title": choice["title"], "rating": stars}
 
 if ratings:
     for movie_id, item in list(ratings.items()):

@@ -8,23 +8,16 @@ from ui.format import movies_table
 st.title("Similar movies")
 query = st.text_input("Search a title", value="Toy Story")
 k = st.slider("How many", 5, 50, 10)
-if query:
+if query and (found := api.search_movies(query, 20)):
+    movie = st.selectbox("Movie", found, format_func=lambda m: m["title"])
     try:
-        found = api.get("/movies", {"q": query, "limit": 20})["movies"]
+        body = api.get(f"/movie/{movie['movie_id']}/similar", {"k": k})
     except api.ApiError as error:
         api.show_error(error)
-    if not found:
-        st.info(f"No title contains “{query}”.")
-    else:
-        movie = st.selectbox("Movie", found, format_func=lambda m: m["title"])
-        try:
-            body = api.get(f"/movie/{movie['movie_id']}/similar", {"k": k})
-        except api.ApiError as error:
-            api.show_error(error)
-        info = body["movie"]
-        mean = f"{info['rating_mean']:.2f}" if info["rating_mean"] is not None else "—"
-        st.markdown(
-            f"**{info['title']}** · {', '.join(info['genres'])} · "
-            f"{info['rating_count']} ratings before the cut-off, mean {mean}"
-        )
-        st.dataframe(movies_table(body["similar"], "similarity"), hide_index=True, use_container_width=True)
+    info = body["movie"]
+    mean = f"{info['rating_mean']:.2f}" if info["rating_mean"] is not None else "—"
+    st.markdown(
+        f"**{info['title']}** · {', '.join(info['genres'])} · "
+        f"{info['rating_count']} ratings before the cut-off, mean {mean}"
+    )
+    st.dataframe(movies_table(body["similar"], "similarity"), hide_index=True, use_container_width=True)

@@ -45,6 +45,18 @@ def movie_batch(n=5, seed=1):
     }
 
 
+def ranking_batch(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "user_vector": rng.normal(size=(n, 8)).astype("float32"),
+        "movie_vector": rng.normal(size=(n, 8)).astype("float32"),
+        "user_id": rng.integers(0, 11, n).astype("int32"),
+        "movie_id": rng.integers(0, 21, n).astype("int32"),
+        "user_numeric": rng.normal(size=(n, 3)).astype("float32"),
+        "movie_numeric": rng.normal(size=(n, 5)).astype("float32"),
+    }
+
+
 def roundtrip(model, inputs, tmp_path):
     path = tmp_path / f"{model.name}.keras"
     model.save(path)
@@ -86,15 +98,7 @@ def test_retrieval_model_roundtrip_keeps_catalogue(tmp_path):
 
 def test_ranking_model_roundtrip_and_range(tmp_path):
     model = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
-    rng = np.random.default_rng(0)
-    inputs = {
-        "user_vector": rng.normal(size=(6, 8)).astype("float32"),
-        "movie_vector": rng.normal(size=(6, 8)).astype("float32"),
-        "user_id": rng.integers(0, 11, 6).astype("int32"),
-        "movie_id": rng.integers(0, 21, 6).astype("int32"),
-        "user_numeric": rng.normal(size=(6, 3)).astype("float32"),
-        "movie_numeric": rng.normal(size=(6, 5)).astype("float32"),
-    }
+    inputs = ranking_batch()
     out = keras.ops.convert_to_numpy(roundtrip(model, inputs, tmp_path)(inputs))
     assert out.shape == (6,) and ((out >= 1) & (out <= 5)).all()
 
@@ -128,14 +132,7 @@ def test_numpy_runtime_matches_keras_for_every_model():
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.moving_mean.assign(rng.normal(size=layer.moving_mean.shape))
             layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=layer.moving_variance.shape))
-    rank_inputs = {
-        "user_vector": rng.normal(size=(7, 8)).astype("float32"),
-        "movie_vector": rng.normal(size=(7, 8)).astype("float32"),
-        "user_id": rng.integers(0, 11, 7).astype("int32"),
-        "movie_id": rng.integers(0, 21, 7).astype("int32"),
-        "user_numeric": rng.normal(size=(7, 3)).astype("float32"),
-        "movie_numeric": rng.normal(size=(7, 5)).astype("float32"),
-    }
+    rank_inputs = ranking_batch(7, seed=4)
     cases = [
         (build_user_tower(VOCAB, cfg), user_batch(9)),
         (build_movie_tower(VOCAB, cfg), movie_batch(9)),

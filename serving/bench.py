@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"| in-process recommend (NumPy path): p50 / p99 | {local['fast_p50']:.2f} / {local['fast_p99']:.2f} ms |")
     print(f"| in-process recommend via model.predict: p50 | {local['naive_p50']:.2f} ms |")
-    print(f"| speed-up of the compiled path over model.predict | {local['ratio']:.0f}x |")
+    print(f"| speed-up of the NumPy path over model.predict | {local['ratio']:.0f}x |")
     print(f"| process start to first successful /recommend | {first_response_s:.2f} s |")
     print(f"| server peak RSS | {rss:.0f} MB |")
     return 0

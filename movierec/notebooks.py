@@ -15,7 +15,8 @@ NOTEBOOKS = ("01-eda.ipynb", "02-evaluation.ipynb")
 
 
 def execute_notebook(path: Path, env: dict[str, str] | None = None, timeout: int = 900) -> nbformat.NotebookNode:
-    """Run every cell in the notebooks folder as working directory; a failing cell raises CellExecutionError."""
+    """Run every cell from the project root (relative paths mean what they mean for the make targets); a failing
+    cell raises CellExecutionError."""
     notebook = nbformat.read(path, as_version=4)
     # plots inline whatever backend the calling process chose (Streamlit, for one, exports MPLBACKEND=Agg)
     env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
@@ -23,7 +24,7 @@ def execute_notebook(path: Path, env: dict[str, str] | None = None, timeout: int
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         NotebookClient(
-            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT)}}
         ).execute()
     finally:
         for key, value in previous.items():

@@ -70,6 +70,7 @@ OCCUPATIONS: dict[int, str] = {
     20: "writer",
 }
 MIN_RATING, MAX_RATING = 1, 5
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from movierec.config import SECONDS_PER_DAY
 from movierec.models.ranking import ranking_inputs
 
 
@@ -95,6 +96,6 @@ def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, 
     """Example weights that decay with age before the cut-off (half-life in days), floored, mean 1."""
     if half_life_days <= 0:
         return np.ones(len(timestamps), np.float32)
-    age_days = (cutoff - np.asarray(timestamps, np.float64)) / 86_400.0
+    age_days = (cutoff - np.asarray(timestamps, np.float64)) / SECONDS_PER_DAY
     weights = np.maximum(0.5 ** (age_days / half_life_days), floor)
     return (weights / weights.mean()).astype(np.float32)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import TrainConfig
+from movierec.data.split import in_last_days
 from movierec.models.final_score import FinalScorer
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
@@ -56,9 +57,8 @@ def movie_vectors(movie_tower, space) -> np.ndarray:
 
 def time_validation_split(train: pd.DataFrame, days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit/validation slices of the training period: validation is its last `days` days (never the test set)."""
-    start = train["timestamp"].max() - days * 86_400
-    is_val = (train["timestamp"] > start).to_numpy()
-    if is_val.all() or not is_val.any():
+    is_val = in_last_days(train["timestamp"], days)
+    if is_val.all() or not is_val.any():  # too short a period: the chronologically last 10% instead
         cut = int(len(train) * 0.9)
         is_val = np.arange(len(train)) >= cut
     return train.loc[~is_val], train.loc[is_val]

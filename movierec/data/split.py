@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+
+from movierec.config import SECONDS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -30,3 +33,10 @@ def chronological_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> Sp
     train = ordered.iloc[:n_train].reset_index(drop=True)
     test = ordered.iloc[n_train:].reset_index(drop=True)
     return Split(train=train, test=test, cutoff_timestamp=int(train["timestamp"].iloc[-1]))
+
+
+def in_last_days(timestamps, days: float, end: int | None = None) -> np.ndarray:
+    """Which timestamps fall in the `days` days before `end` (default: the latest timestamp)."""
+    timestamps = np.asarray(timestamps)
+    end = int(timestamps.max()) if end is None else end
+    return timestamps > end - days * SECONDS_PER_DAY

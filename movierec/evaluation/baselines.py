@@ -5,17 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SECONDS_PER_DAY = 86_400
+from movierec.data.split import in_last_days
 
 
 def popularity_scores(train: pd.DataFrame, catalog_rows_of, n_catalog: int, days: float | None = None) -> np.ndarray:
     """Rating counts per catalogue row over the training period, or over its last `days` days."""
     if days is not None:
-        train = train.loc[train["timestamp"] > train["timestamp"].max() - days * SECONDS_PER_DAY]
+        train = train.loc[in_last_days(train["timestamp"], days)]
     rows = catalog_rows_of(train["movie_id"].to_numpy())
-    counts = np.bincount(rows[rows >= 0], minlength=n_catalog).astype(np.float64)
-    # ties broken by all-time popularity is not needed: tiny deterministic jitter by row keeps order stable
-    return counts
+    return np.bincount(rows[rows >= 0], minlength=n_catalog).astype(np.float64)
 
 
 class BiasModel:

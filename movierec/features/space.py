@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
+from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS, SECONDS_PER_DAY
+from movierec.data.split import in_last_days
 from movierec.features.catalog import filled_years, genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
 
-SECONDS_PER_DAY = 86_400.0
 MID_RATING = (MIN_RATING + MAX_RATING) / 2.0
 HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
 MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
@@ -245,11 +245,10 @@ class FeatureSpace:
 
 def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_days: float) -> np.ndarray:
     """Per catalogue movie: log count, log recent count, shrunk mean rating, log days since first rating."""
-    recent_start = cutoff - recent_days * SECONDS_PER_DAY
     grouped = train.groupby("movie_id").agg(
         count=("rating", "size"), total=("rating", "sum"), first=("timestamp", "min")
     )
-    recent = train.loc[train["timestamp"] > recent_start].groupby("movie_id").size()
+    recent = train.loc[in_last_days(train["timestamp"], recent_days, cutoff)].groupby("movie_id").size()
     grouped = grouped.reindex(catalog)
     count = grouped["count"].fillna(0).to_numpy(dtype=np.float64)
     total = grouped["total"].fillna(0).to_numpy(dtype=np.float64)

@@ -39,3 +39,12 @@ def test_configurable_fraction(synthetic_data):
 def test_bad_fraction_is_refused(synthetic_data, fraction):
     with pytest.raises(ValueError, match="test_fraction"):
         chronological_split(synthetic_data.ratings, test_fraction=fraction)
+
+
+def test_in_last_days():
+    from movierec.data.split import in_last_days
+
+    day = 86_400
+    stamps = [0, 5 * day, 9 * day, 10 * day]
+    assert in_last_days(stamps, 2).tolist() == [False, False, True, True]
+    assert in_last_days(stamps, 5, end=9 * day).tolist() == [False, True, True, True]

@@ -92,6 +92,7 @@ class RetrievalConfig:
     recency_half_life_days: float = 60.0
     recency_floor: float = 0.2
     example_age: bool = True
+    recent_history: int = 10
 
 
 @dataclass(frozen=True)

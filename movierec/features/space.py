@@ -197,8 +197,9 @@ class FeatureSpace:
         self, gender: str | None, age: int | None, occupation: int | None, movie_ids=(), ratings=()
     ) -> dict[str, np.ndarray]:
         """Inputs of one new user: optional demographics plus the ratings they just gave (latest last)."""
-        movie_ids = np.asarray(movie_ids, dtype=np.int64)[-self.history_length :]
-        ratings = np.asarray(ratings, dtype=np.float32)[-self.history_length :]
+        # slot 0 holds the most recent rating, as in the training histories
+        movie_ids = np.asarray(movie_ids, dtype=np.int64)[::-1][: self.history_length]
+        ratings = np.asarray(ratings, dtype=np.float32)[::-1][: self.history_length]
         hist_m = np.zeros((1, self.history_length), dtype=np.int32)
         hist_r = np.zeros((1, self.history_length), dtype=np.float32)
         encoded = self.movie_ids.transform(movie_ids)
@@ -263,7 +264,8 @@ def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_d
 def _history_matrix(
     train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each known user's latest `length` training ratings as (movie index, centred rating) rows; row 0 empty."""
+    """Each known user's latest `length` training ratings (slot 0 = most recent) as (movie index, centred
+    rating) rows; row 0 (the unknown user) is empty."""
     ordered = train.sort_values(["user_id", "timestamp"], kind="stable")
     from_end = ordered.groupby("user_id").cumcount(ascending=False).to_numpy()
     keep = from_end < length

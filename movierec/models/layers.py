@@ -11,11 +11,25 @@ from keras import ops
 class HistoryPooling(keras.layers.Layer):
     """Pools a user's rated-movie embeddings: plain mean and rating-weighted mean over non-padding slots.
 
-    Inputs: embeddings (B, L, d), movie indices (B, L) with 0 as padding, centred ratings (B, L) in [-1, 1].
+    Inputs: embeddings (B, L, d), movie indices (B, L) with 0 as padding, centred ratings (B, L) in [-1, 1];
+    slot 0 is the most recent rating. With `recent=n` only the n most recent slots are pooled.
     Output: (B, 2d). An empty history gives zeros.
     """
 
+    def __init__(self, recent: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.recent = int(recent) if recent else None
+
+    def get_config(self):
+        return {**super().get_config(), "recent": self.recent}
+
     def call(self, embeddings, movie_ids, ratings):
+        if self.recent:
+            embeddings, movie_ids, ratings = (
+                embeddings[:, : self.recent],
+                movie_ids[:, : self.recent],
+                ratings[:, : self.recent],
+            )
         mask = ops.cast(ops.not_equal(movie_ids, 0), embeddings.dtype)
         count = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
         masked = embeddings * ops.expand_dims(mask, -1)
@@ -23,9 +37,14 @@ class HistoryPooling(keras.layers.Layer):
         weighted = ops.sum(masked * ops.expand_dims(ops.cast(ratings, embeddings.dtype), -1), axis=1) / count
         return ops.concatenate([mean, weighted], axis=-1)
 
-    @staticmethod
-    def numpy_call(embeddings, movie_ids, ratings):
+    def numpy_call(self, embeddings, movie_ids, ratings):
         """The same maths in NumPy (used by movierec.models.numpy_runtime on the serving path)."""
+        if self.recent:
+            embeddings, movie_ids, ratings = (
+                embeddings[:, : self.recent],
+                np.asarray(movie_ids)[:, : self.recent],
+                np.asarray(ratings)[:, : self.recent],
+            )
         mask = (np.asarray(movie_ids) != 0).astype(embeddings.dtype)
         count = np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
         masked = embeddings * mask[..., None]

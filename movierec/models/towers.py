@@ -32,6 +32,9 @@ def build_user_tower(vocab: dict, cfg) -> keras.Model:
         parts.append(layers.Embedding(vocab[key], cfg.feature_dim, name=f"{key}_embedding")(inputs[key]))
     history = layers.Embedding(vocab["movie_id"], cfg.history_dim, name="history_embedding")(inputs["history_movies"])
     parts.append(HistoryPooling(name="history_pooling")(history, inputs["history_movies"], inputs["history_ratings"]))
+    if getattr(cfg, "recent_history", 0):
+        recent = HistoryPooling(recent=cfg.recent_history, name="recent_history_pooling")
+        parts.append(recent(history, inputs["history_movies"], inputs["history_ratings"]))
     parts.append(inputs["user_numeric"])
     x = layers.Concatenate(name="user_features")(parts)
     return keras.Model(inputs, _mlp_head(x, cfg.hidden_units, cfg.output_dim, cfg.dropout, "user"), name="user_tower")

@@ -70,8 +70,11 @@ def test_profile_inputs_match_known_user_layout(fitted):
     assert set(profile) == set(USER_KEYS)
     assert profile["user_id"][0] == UNKNOWN_INDEX
     assert (profile["history_movies"][0] != 0).sum() == 2  # the unknown movie is dropped
-    assert profile["history_ratings"][0, 0] == pytest.approx(1.0)
+    # slot 0 is the latest rating (the unknown movie, dropped), then movie 2 (1 star), then movie 1 (5 stars)
+    assert profile["history_movies"][0, 0] == 0
     assert profile["history_ratings"][0, 1] == pytest.approx(-1.0)
+    assert profile["history_ratings"][0, 2] == pytest.approx(1.0)
+    assert profile["history_movies"][0, 2] == space.movie_ids.transform([1])[0]
     empty = space.profile_inputs(None, None, None)
     assert empty["gender"][0] == UNKNOWN_INDEX and (empty["history_movies"] == 0).all()
 

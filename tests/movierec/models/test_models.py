@@ -70,7 +70,7 @@ def roundtrip(model, inputs, tmp_path):
 
 
 def test_towers_roundtrip_and_are_unit_norm(tmp_path):
-    cfg = RetrievalConfig(hidden_units=16, output_dim=8)
+    cfg = RetrievalConfig(hidden_units=16, output_dim=8, recent_history=3)
     user = roundtrip(build_user_tower(VOCAB, cfg), user_batch(), tmp_path)
     movie = roundtrip(build_movie_tower(VOCAB, cfg), movie_batch(), tmp_path)
     assert np.allclose(np.linalg.norm(keras.ops.convert_to_numpy(user(user_batch())), axis=1), 1.0, atol=1e-5)
@@ -112,6 +112,17 @@ def test_history_pooling_ignores_padding():
     np.testing.assert_allclose(out[0, 4:], (emb[0, 0] - emb[0, 2]) / 2)
     empty = keras.ops.convert_to_numpy(HistoryPooling()(emb, np.zeros((1, 3), "int32"), ratings))
     assert (empty == 0).all()
+
+
+def test_recent_history_pooling_uses_the_latest_slots_only():
+    emb = np.arange(12, dtype="float32").reshape(1, 3, 4)
+    ids = np.array([[5, 6, 7]], dtype="int32")
+    ratings = np.ones((1, 3), dtype="float32")
+    layer = HistoryPooling(recent=2)
+    out = keras.ops.convert_to_numpy(layer(emb, ids, ratings))
+    np.testing.assert_allclose(out[0, :4], (emb[0, 0] + emb[0, 1]) / 2)
+    np.testing.assert_allclose(layer.numpy_call(emb, ids, ratings), out)
+    assert HistoryPooling.from_config(layer.get_config()).recent == 2
 
 
 def test_rating_range_config():

@@ -70,6 +70,6 @@ browser: ## Install Debian's chromium + chromedriver for the browser test (needs
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
 clean: ## Remove caches, the venv, extracted data and the built bundle
-	rm -rf $(VENV) .pytest_cache .ruff_cache data/raw data/processed notebooks/html tests/output
+	rm -rf $(VENV) .pytest_cache .ruff_cache data/raw data/processed notebooks/html tests/output reports
 	find artifacts -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

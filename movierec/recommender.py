@@ -16,7 +16,7 @@ from movierec.config import GENRES
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
 from movierec.models.numpy_runtime import NumpyModel
-from movierec.models.ranking import ranking_inputs
+from movierec.models.ranking import RANKER_USER_KEYS, ranking_inputs
 
 HIGH_RATING = 4
 
@@ -106,7 +106,10 @@ class Recommender:
         return np.concatenate(out) if out else np.zeros((0, self.movie_vectors.shape[1]), np.float32)
 
     def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):
-        """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows."""
+        """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows.
+
+        user_inputs needs only the RANKER_USER_KEYS; see pair_user_inputs for many pairs of few users.
+        """
         movie_rows = np.asarray(movie_rows)
         inputs = ranking_inputs(self.space, user_inputs, user_vectors, movie_rows, self.movie_vectors)
         n = len(movie_rows)
@@ -115,6 +118,11 @@ class Recommender:
         return np.concatenate(
             [self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
         )
+
+    @staticmethod
+    def pair_user_inputs(user_inputs: dict, user_vectors: np.ndarray, pair_user: np.ndarray) -> tuple[dict, np.ndarray]:
+        """Per-pair ranker inputs and vectors from per-user ones (the user tower runs once per user, not per pair)."""
+        return {key: user_inputs[key][pair_user] for key in RANKER_USER_KEYS}, user_vectors[pair_user]
 
     def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(catalogue rows, ratings) of a user's training-period ratings, oldest first."""

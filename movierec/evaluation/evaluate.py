@@ -46,10 +46,12 @@ def rating_predictions(recommender: Recommender, split: Split) -> pd.DataFrame:
     """Every test rating with the ranker's prediction, whether its user was seen in train and how often."""
     test, train = split.test, split.train
     space = recommender.space
-    user_inputs = space.user_inputs(test["user_id"].to_numpy())
-    predicted = recommender.predict_ratings(
-        user_inputs, recommender.user_vectors(user_inputs), space.catalog_rows(test["movie_id"].to_numpy())
+    users, pair_user = np.unique(test["user_id"].to_numpy(), return_inverse=True)
+    user_inputs = space.user_inputs(users)
+    pair_inputs, pair_vectors = recommender.pair_user_inputs(
+        user_inputs, recommender.user_vectors(user_inputs), pair_user
     )
+    predicted = recommender.predict_ratings(pair_inputs, pair_vectors, space.catalog_rows(test["movie_id"].to_numpy()))
     train_counts = train["user_id"].value_counts()
     return pd.DataFrame(
         {
@@ -113,8 +115,8 @@ def evaluate(
         stop = min(start + chunk_users, len(users))
         block = top[start:stop]
         pair_user = np.repeat(np.arange(start, stop), block.shape[1])
-        pair_inputs = {key: value[pair_user] for key, value in user_inputs.items()}
-        predicted = recommender.predict_ratings(pair_inputs, user_vectors[pair_user], block.ravel())
+        pair_inputs, pair_vectors = recommender.pair_user_inputs(user_inputs, user_vectors, pair_user)
+        predicted = recommender.predict_ratings(pair_inputs, pair_vectors, block.ravel())
         predicted = predicted.reshape(block.shape)
         candidate_scores = np.take_along_axis(model_scores[start:stop], block, axis=1)
         expected = scorer.scores(candidate_scores, predicted, log_norm[start:stop, None])

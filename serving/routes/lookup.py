@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from movierec.config import AGE_GROUPS, GENRES, OCCUPATIONS
@@ -30,11 +31,16 @@ def movie_not_found(loaded: Loaded, movie_id: int) -> HTTPException:
     )
 
 
+def catalogue_rows(loaded: Loaded, movie_ids) -> np.ndarray:
+    """Catalogue rows of movie_ids; a 404 naming the first id that is not in the catalogue."""
+    rows = loaded.recommender.space.catalog_rows(movie_ids)
+    if np.any(rows < 0):
+        raise movie_not_found(loaded, int(np.asarray(movie_ids)[rows < 0][0]))
+    return rows
+
+
 def movie_row(loaded: Loaded, movie_id: int) -> int:
-    row = int(loaded.recommender.space.catalog_rows([movie_id])[0])
-    if row < 0:
-        raise movie_not_found(loaded, movie_id)
-    return row
+    return int(catalogue_rows(loaded, [movie_id])[0])
 
 
 @router.get("/user/{user_id}", response_model=User, summary="A user's demographics and training-period favourites")

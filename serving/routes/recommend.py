@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, status
 
 from serving.deps import LoadedDep
-from serving.routes.lookup import movie_not_found, user_not_found
+from serving.routes.lookup import catalogue_rows, user_not_found
 from serving.schemas import (
     DEFAULT_RETRIEVE,
     MovieRef,
@@ -39,9 +38,7 @@ def resolve_user(loaded: Loaded, choice: UserChoice):
             raise user_not_found(loaded, choice.user_id) from None
     profile = choice.profile
     ratings = [(r.movie_id, r.rating) for r in choice.ratings or []]
-    unknown = [m for m, _ in ratings if rec.space.catalog_rows([m])[0] < 0]
-    if unknown:
-        raise movie_not_found(loaded, unknown[0])
+    catalogue_rows(loaded, [m for m, _ in ratings])
     return rec.new_user(
         profile.gender if profile else None,
         profile.age if profile else None,
@@ -103,9 +100,7 @@ async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendRe
     responses=ERRORS,
 )
 async def score(request: ScoreRequest, loaded: LoadedDep) -> ScoreResponse:
-    rows = loaded.recommender.space.catalog_rows(request.movie_ids)
-    if np.any(rows < 0):
-        raise movie_not_found(loaded, int(np.asarray(request.movie_ids)[rows < 0][0]))
+    catalogue_rows(loaded, request.movie_ids)
     user = resolve_user(loaded, request)
     predicted = loaded.recommender.score(user, request.movie_ids)
     return ScoreResponse(

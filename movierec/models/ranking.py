@@ -8,7 +8,6 @@ from keras import layers
 
 from movierec.models.layers import RatingRange
 
-RANKING_KEYS = ("user_vector", "movie_vector", "user_id", "movie_id", "user_numeric", "movie_numeric")
 RANKER_USER_KEYS = ("user_id", "user_numeric")  # the only user-tower inputs the ranker reads itself
 
 

@@ -30,6 +30,16 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
+def in_batches(model: NumpyModel, inputs: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
+    """model over aligned input arrays in row batches (bounds the memory of large evaluations)."""
+    n = len(next(iter(inputs.values())))
+    if n <= batch_size:
+        return model(inputs)
+    return np.concatenate(
+        [model({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
+    )
+
+
 @dataclass
 class UserContext:
     """Everything about one user that a request needs: model inputs, vector, what to exclude and explain."""
@@ -99,25 +109,15 @@ class Recommender:
 
     # ---- batch building blocks (evaluation uses these directly) ---------------------------------
     def user_vectors(self, user_inputs: dict, batch_size: int = 1024) -> np.ndarray:
-        n = len(user_inputs["user_id"])
-        out = [
-            self._user_fn({k: v[i : i + batch_size] for k, v in user_inputs.items()}) for i in range(0, n, batch_size)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, self.movie_vectors.shape[1]), np.float32)
+        return in_batches(self._user_fn, user_inputs, batch_size)
 
     def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):
         """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows.
 
         user_inputs needs only the RANKER_USER_KEYS; see pair_user_inputs for many pairs of few users.
         """
-        movie_rows = np.asarray(movie_rows)
-        inputs = ranking_inputs(self.space, user_inputs, user_vectors, movie_rows, self.movie_vectors)
-        n = len(movie_rows)
-        if n <= batch_size:
-            return self._rank_fn(inputs)
-        return np.concatenate(
-            [self._rank_fn({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
-        )
+        inputs = ranking_inputs(self.space, user_inputs, user_vectors, np.asarray(movie_rows), self.movie_vectors)
+        return in_batches(self._rank_fn, inputs, batch_size)
 
     @staticmethod
     def pair_user_inputs(user_inputs: dict, user_vectors: np.ndarray, pair_user: np.ndarray) -> tuple[dict, np.ndarray]:

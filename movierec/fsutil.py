@@ -1,7 +1,8 @@
-"""Atomic folder writes: build in a staging folder beside the target, move into place only when complete."""
+"""File-system helpers: atomic folder writes (build in a staging folder, move into place when complete), digests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -22,3 +23,12 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

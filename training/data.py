@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from movierec.config import PROCESSED_DIR, RAW_DIR
 from movierec.data.prepare import prepare_dataset
@@ -20,10 +21,14 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("ML1M_ZIP") or None,
         help="local ml-1m.zip (default: $ML1M_ZIP, else download the official archive)",
     )
+    parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     args = parser.parse_args(argv)
+    raw_dir, processed_dir = (
+        (args.data_dir / "raw", args.data_dir / "processed") if args.data_dir else (RAW_DIR, PROCESSED_DIR)
+    )
     start = time.perf_counter()
     try:
-        data = prepare_dataset(args.archive, RAW_DIR, PROCESSED_DIR)
+        data = prepare_dataset(args.archive, raw_dir, processed_dir)
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -31,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"MovieLens-1M ready in {time.perf_counter() - start:.1f}s: {len(data.ratings):,} ratings, "
         f"{len(data.users):,} users, {len(data.movies):,} movies (archive sha256 {data.sha256[:12]}...)\n"
-        f"parquet cache: {PROCESSED_DIR / data.sha256[:16]}\n"
+        f"parquet cache: {processed_dir / data.sha256[:16]}\n"
         f"chronological split: {split.sizes[0]:,} train / {split.sizes[1]:,} test, "
         f"cut-off timestamp {split.cutoff_timestamp}"
     )

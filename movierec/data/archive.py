@@ -2,53 +2,133 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import lzma
 import os
-import shutil
+import stat
 import zipfile
-from pathlib import Path
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
 
 import requests
 from tqdm import tqdm
 
 from movierec.config import OFFICIAL_MD5, OFFICIAL_URL
 from movierec.errors import DataFormatError, DownloadError
-from movierec.fsutil import atomic_directory
+from movierec.fsutil import atomic_directory, file_digest
 
 MEMBERS = ("ratings.dat", "users.dat", "movies.dat")
+EXTRACTED = (*MEMBERS, "README")  # what extraction copies; any other member is only checked, never written
 ARCHIVE_DIR = "ml-1m"
 SOURCE_MARKER = ".source.json"
+# The real extracted members total about 25 MB; anything past this is a damaged archive or a zip bomb.
+MAX_EXTRACTED_BYTES = 100 * 1024 * 1024
+# What reading a damaged member raises: CRC mismatch, bad deflate/bz2/lzma stream, truncation, unsupported method.
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
-def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
-    """Hex digest of a file, read in chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def _member_name(name: str) -> str:
+    return name.removeprefix(f"{ARCHIVE_DIR}/")
 
 
-def check_archive_format(zip_path: Path) -> None:
-    """Raise DataFormatError unless zip_path is a readable zip holding ml-1m/{ratings,users,movies}.dat."""
+def _shown(name: str) -> str:
+    """A member name as an error shows it: as is when plain, else quoted and cut (it comes from the archive)."""
+    return name if name.isprintable() and len(name) <= 200 else repr(name[:200])
+
+
+def _check_member_info(zip_path: Path, info: zipfile.ZipInfo) -> None:
+    """Refuse a member that could write outside the target folder, is not a plain file, or is encrypted."""
+    parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+    if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise DataFormatError(
+            f"{zip_path}: member {info.filename[:200]!r} has an unsafe path; members must stay inside {ARCHIVE_DIR}/"
+        )
+    file_type = stat.S_IFMT(info.external_attr >> 16)  # Unix file type; 0 when the archiver recorded none
+    if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
+        kind = "a symbolic link" if file_type == stat.S_IFLNK else "not a regular file"
+        raise DataFormatError(f"{zip_path}: member {_shown(info.filename)} is {kind}; only regular files are allowed")
+    if info.flag_bits & 0x1:
+        raise DataFormatError(
+            f"{zip_path}: member {_shown(info.filename)} is encrypted; the MovieLens-1M archive is not"
+        )
+
+
+def _open_zip(zip_path: Path, max_bytes: int) -> zipfile.ZipFile:
+    """Open a zip after checking every member's path and kind, the three members and their declared sizes."""
     if not zip_path.is_file():
         raise DataFormatError(f"{zip_path}: no such file; give the path of a MovieLens-1M zip archive")
     if not zipfile.is_zipfile(zip_path):
-        raise DataFormatError(f"{zip_path}: not a zip archive (expected the MovieLens-1M ml-1m.zip)")
-    with zipfile.ZipFile(zip_path) as archive:
-        names = set(archive.namelist())
+        raise DataFormatError(
+            f"{zip_path}: not a zip archive, or a truncated one (expected the MovieLens-1M ml-1m.zip)"
+        )
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataFormatError(f"{zip_path}: damaged zip archive ({exc}); download ml-1m.zip again") from exc
+    try:
+        infos = archive.infolist()
+        for info in infos:
+            _check_member_info(zip_path, info)
+        counts = Counter(info.filename for info in infos)
+        names = set(counts)
+        if len(names) < len(infos):
+            twice = next(name for name, count in counts.items() if count > 1)
+            raise DataFormatError(f"{zip_path}: member {_shown(twice)} appears twice; each member must appear once")
         missing = [f"{ARCHIVE_DIR}/{m}" for m in MEMBERS if f"{ARCHIVE_DIR}/{m}" not in names]
         if missing:
             raise DataFormatError(
                 f"{zip_path}: missing {', '.join(missing)}; a MovieLens-1M archive holds "
                 f"{', '.join(f'{ARCHIVE_DIR}/{m}' for m in MEMBERS)}"
             )
-        bad = archive.testzip()
-        if bad is not None:
+        declared = sum(info.file_size for info in infos if _member_name(info.filename) in EXTRACTED)
+        if declared > max_bytes:
             raise DataFormatError(
-                f"{zip_path}: member {bad} is corrupt (CRC mismatch); the archive is truncated or damaged"
+                f"{zip_path}: members {', '.join(EXTRACTED)} declare {declared:,} bytes uncompressed; "
+                f"at most {max_bytes:,} are allowed (MovieLens-1M is about 25 MB)"
             )
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def _read_member(zip_path: Path, archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+    """Yield a member's bytes in chunks; a CRC or decompression error becomes one DataFormatError line.
+
+    zipfile stops at the member's declared size (a member that would expand further fails its CRC), so the
+    declared-size check in _open_zip bounds what this yields.
+    """
+    try:
+        with archive.open(name) as src:
+            while block := src.read(1 << 20):
+                yield block
+    except _READ_ERRORS as exc:
+        kind = (
+            type(exc).__name__ if type(exc).__module__ == "builtins" else f"{type(exc).__module__}.{type(exc).__name__}"
+        )
+        raise DataFormatError(
+            f"{zip_path}: member {name} is corrupt ({kind}: {exc}); "
+            "the archive is truncated or damaged, download ml-1m.zip again"
+        ) from exc
+
+
+def check_archive_format(zip_path: Path, max_bytes: int = MAX_EXTRACTED_BYTES) -> None:
+    """Raise DataFormatError unless zip_path is a sound zip holding ml-1m/{ratings,users,movies}.dat.
+
+    Sound: every member path stays inside the folder and is a plain file, the members extraction copies are at
+    most max_bytes uncompressed together, and each of them decompresses with a matching CRC.
+    """
+    with _open_zip(zip_path, max_bytes) as archive:
+        for name in _present_members(archive):
+            for _ in _read_member(zip_path, archive, name):
+                pass
+
+
+def _present_members(archive: zipfile.ZipFile) -> list[str]:
+    names = set(archive.namelist())
+    return [f"{ARCHIVE_DIR}/{m}" for m in EXTRACTED if f"{ARCHIVE_DIR}/{m}" in names]
 
 
 def download_official(dest: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_MD5, timeout: float = 30.0) -> Path:
@@ -90,23 +170,53 @@ def obtain_archive(raw_dir: Path, local_zip: str | os.PathLike | None = None) ->
     return path
 
 
-def extract_archive(zip_path: Path, raw_dir: Path) -> Path:
-    """Extract the three .dat files to raw_dir/ml-1m atomically; skip when that archive is already extracted."""
+def extract_archive(
+    zip_path: Path,
+    raw_dir: Path,
+    validate: Callable[[Path], object] | None = None,
+    max_bytes: int = MAX_EXTRACTED_BYTES,
+) -> Path:
+    """Extract the .dat files to raw_dir/ml-1m; skip (no validate call) when that archive is already extracted.
+
+    The files go to a staging folder first; `validate(staging)` (if given) runs there, and only when it returns
+    does the staging folder replace raw_dir/ml-1m, so a bad archive never replaces a good extraction.
+    """
     target = raw_dir / ARCHIVE_DIR
-    sha256 = file_digest(zip_path)
-    marker = target / SOURCE_MARKER
-    if marker.is_file() and json.loads(marker.read_text()).get("sha256") == sha256:
-        return target
-    with atomic_directory(target) as staging, zipfile.ZipFile(zip_path) as archive:
-        for member in (*MEMBERS, "README"):
-            name = f"{ARCHIVE_DIR}/{member}"
-            if name in archive.namelist():
-                with archive.open(name) as src, open(staging / member, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-        (staging / SOURCE_MARKER).write_text(json.dumps({"archive": str(zip_path), "sha256": sha256}))
+    with _open_zip(zip_path, max_bytes) as archive:
+        sha256 = file_digest(zip_path)
+        if _recorded_sha256(target) == sha256:
+            return target
+        _extract_validated(zip_path, archive, sha256, target, validate)
     return target
+
+
+def _extract_validated(
+    zip_path: Path, archive: zipfile.ZipFile, sha256: str, target: Path, validate: Callable[[Path], object] | None
+) -> None:
+    """Write the members and the source record to a staging folder, validate there, then swap it into target."""
+    with atomic_directory(target) as staging:
+        for name in _present_members(archive):
+            with open(staging / _member_name(name), "wb") as dst:
+                for block in _read_member(zip_path, archive, name):
+                    dst.write(block)
+        (staging / SOURCE_MARKER).write_text(json.dumps({"archive": str(zip_path), "sha256": sha256}))
+        if validate is not None:
+            validate(staging)
+
+
+def _recorded_sha256(raw_ml1m_dir: Path) -> str | None:
+    try:
+        sha256 = json.loads((raw_ml1m_dir / SOURCE_MARKER).read_text()).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return sha256 if isinstance(sha256, str) and len(sha256) == 64 else None
 
 
 def archive_sha256(raw_ml1m_dir: Path) -> str:
     """sha256 of the archive an extracted folder came from (recorded at extraction)."""
-    return json.loads((raw_ml1m_dir / SOURCE_MARKER).read_text())["sha256"]
+    sha256 = _recorded_sha256(raw_ml1m_dir)
+    if sha256 is None:
+        raise DataFormatError(
+            f"{raw_ml1m_dir / SOURCE_MARKER}: missing or unreadable extraction record; run `make data` again"
+        )
+    return sha256

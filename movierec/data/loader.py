@@ -15,6 +15,14 @@ from movierec.errors import DataFormatError
 from movierec.fsutil import atomic_directory
 
 ENCODING = "latin-1"
+ASCII_FILES = ("ratings.dat", "users.dat")  # all digits and codes; only movies.dat has latin-1 titles
+# Characters a MovieLens-1M file may hold (read as latin-1): printable text, tab and line ends; no NUL, no controls.
+_NOT_ASCII_TEXT = re.compile(r"[^\t\n\r\x20-\x7e]")
+_NOT_LATIN1_TEXT = re.compile(r"[^\t\n\r\x20-\x7e\xa0-\xff]")
+_ASCII_TEXT_BYTES = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
+_LATIN1_TEXT_BYTES = _ASCII_TEXT_BYTES + bytes(range(0xA0, 0x100))
+_LINE_END = re.compile(r"\r\n|[\r\n]")
+SHOWN_CHARS = 120  # an error quotes at most this much of the offending line
 YEAR_PATTERN = re.compile(r"\((\d{4})\)\s*$")
 CACHE_FILES = ("ratings.parquet", "users.parquet", "movies.parquet")
 
@@ -36,13 +44,50 @@ def parse_year(title: str) -> int | None:
 
 
 def _fail(path: Path, lineno: int, line: str, problem: str) -> DataFormatError:
-    return DataFormatError(f"{path.name} line {lineno}: {problem}: {line!r}")
+    shown = repr(line[:SHOWN_CHARS]) + (f"... ({len(line):,} characters)" if len(line) > SHOWN_CHARS else "")
+    return DataFormatError(f"{path.name} line {lineno}: {problem}: {shown}")
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines; refuse an empty file and bytes that are not ASCII (latin-1 for movies.dat) text."""
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found (expected MovieLens-1M {path.name})")
-    return path.read_bytes().decode(ENCODING).splitlines()
+    data = path.read_bytes()
+    text = data.decode(ENCODING)  # latin-1 maps every byte, so this never fails; the checks below do the judging
+    ascii_only = path.name in ASCII_FILES
+    if not ascii_only and not data.isascii() and _is_utf8(data):
+        lines = _LINE_END.split(text)  # not splitlines(): it also splits on some control characters
+        lineno = next(i for i, line in enumerate(lines, 1) if not line.isascii())
+        raise _fail(
+            path,
+            lineno,
+            lines[lineno - 1],
+            f"the file is UTF-8 encoded; MovieLens-1M {path.name} is latin-1 (convert it: iconv -f utf-8 -t latin-1)",
+        )
+    if data.translate(None, _ASCII_TEXT_BYTES if ascii_only else _LATIN1_TEXT_BYTES):  # any byte left is bad
+        pattern = _NOT_ASCII_TEXT if ascii_only else _NOT_LATIN1_TEXT
+        allowed = "ASCII text" if ascii_only else "latin-1 text (printable characters, tabs and line ends)"
+        lines = _LINE_END.split(text)  # not splitlines(): it also splits on some control characters
+        lineno, match = next((i, m) for i, line in enumerate(lines, 1) if (m := pattern.search(line)))
+        raise _fail(
+            path,
+            lineno,
+            lines[lineno - 1],
+            f"byte 0x{ord(match.group()):02x} at column {match.start() + 1} is not allowed; "
+            f"MovieLens-1M {path.name} is {allowed}",
+        )
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise DataFormatError(f"{path.name}: the file is empty; MovieLens-1M {path.name} holds one record per line")
+    return lines
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _split_fields(path: Path, lines: list[str], names: tuple[str, ...]) -> pd.DataFrame:
@@ -177,8 +222,12 @@ def load_dataset(raw_dir: Path, cache_root: Path) -> MovieLens:
     sha256 = archive_sha256(raw_dir)
     cache = cache_root / sha256[:16]
     if all((cache / name).is_file() for name in CACHE_FILES):
-        tables = [pd.read_parquet(cache / name) for name in CACHE_FILES]
-        return MovieLens(*tables, sha256=sha256)
+        try:
+            tables = [pd.read_parquet(cache / name) for name in CACHE_FILES]
+        except (OSError, ValueError):  # a damaged cache file (disk error, edited by hand): parse again below
+            pass
+        else:
+            return MovieLens(*tables, sha256=sha256)
     data = parse_dataset(raw_dir, sha256)
     with atomic_directory(cache) as staging:
         for name, table in zip(CACHE_FILES, (data.ratings, data.users, data.movies), strict=True):

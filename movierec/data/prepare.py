@@ -13,10 +13,17 @@ from movierec.data.loader import MovieLens, load_dataset
 def prepare_dataset(
     local_zip: str | os.PathLike | None = None, raw_dir: Path = RAW_DIR, processed_dir: Path = PROCESSED_DIR
 ) -> MovieLens:
-    """Get the archive (local or downloaded), extract it, parse/validate it through the parquet cache."""
+    """Get the archive (local or downloaded), extract it, parse/validate it through the parquet cache.
+
+    A new archive is extracted to a staging folder and validated there; it replaces the previous extraction
+    only when it is valid, so a failed run leaves the last good data in place.
+    """
     archive = obtain_archive(raw_dir, local_zip)
-    extracted = extract_archive(archive, raw_dir)
-    return load_dataset(extracted, processed_dir)
+    validated: list[MovieLens] = []
+    extracted = extract_archive(
+        archive, raw_dir, validate=lambda staging: validated.append(load_dataset(staging, processed_dir))
+    )
+    return validated[0] if validated else load_dataset(extracted, processed_dir)
 
 
 def load_prepared(

@@ -9,6 +9,7 @@ import requests
 from movierec.data import archive
 from movierec.data.archive import check_archive_format, download_official, extract_archive, obtain_archive
 from movierec.errors import DataFormatError, DownloadError
+from tests.movierec.data import broken
 from tests.synthetic import synthetic_files, write_archive
 
 
@@ -102,3 +103,105 @@ def test_download_offline_gives_clear_error(monkeypatch, tmp_path):
 def test_synthetic_archive_layout_matches_official(synthetic_zip):
     with zipfile.ZipFile(synthetic_zip) as z:
         assert {"ml-1m/ratings.dat", "ml-1m/users.dat", "ml-1m/movies.dat"} <= set(z.namelist())
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_flipped_byte_names_archive_and_member(tmp_path, where):
+    path = broken.flipped_byte(tmp_path / "ml-1m.zip", where)
+    with pytest.raises(DataFormatError, match=r"ml-1m\.zip: member ml-1m/ratings\.dat is corrupt"):
+        check_archive_format(path)
+
+
+def test_flipped_byte_in_stored_member_is_a_crc_error(tmp_path):
+    path = broken.flipped_byte(tmp_path / "ml-1m.zip", "middle", zipfile.ZIP_STORED)
+    with pytest.raises(DataFormatError, match=r"member ml-1m/ratings\.dat is corrupt \(zipfile\.BadZipFile: Bad CRC"):
+        check_archive_format(path)
+
+
+def test_extraction_of_a_corrupt_member_names_it_and_leaves_nothing(tmp_path):
+    """extract_archive is also called without check_archive_format (tests, notebooks): it must guard its reads."""
+    path = broken.flipped_byte(tmp_path / "ml-1m.zip", "start")
+    with pytest.raises(DataFormatError, match=r"member ml-1m/ratings\.dat is corrupt"):
+        extract_archive(path, tmp_path / "raw")
+    assert list((tmp_path / "raw").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (broken.truncated, r"not a zip archive, or a truncated one"),
+        (broken.hole_in_the_middle, r"ml-1m\.zip: (damaged zip archive|member ml-1m/\S+ is corrupt)"),
+        (broken.symlink_member, r"member ml-1m/ratings\.dat is a symbolic link; only regular files are allowed"),
+        (broken.escaping_member, r"member 'ml-1m/\.\./\.\./escaped\.txt' has an unsafe path; members must stay inside"),
+        (broken.absolute_member, r"member '/tmp/absolute\.txt' has an unsafe path"),
+        (broken.duplicate_member, r"member ml-1m/ratings\.dat appears twice"),
+    ],
+)
+def test_damaged_or_hostile_archive_is_refused_in_one_line(tmp_path, build, message):
+    path = build(tmp_path / "ml-1m.zip")
+    with pytest.raises(DataFormatError, match=message) as info:
+        check_archive_format(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(DataFormatError, match=message):
+        extract_archive(path, tmp_path / "raw")
+    assert not (tmp_path / "raw").exists() or list((tmp_path / "raw").iterdir()) == []
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_zip_bomb_is_refused_before_anything_is_written(tmp_path):
+    path = broken.zip_bomb(tmp_path / "ml-1m.zip", expanded_bytes=3 << 20)
+    limit = 2 << 20
+    with pytest.raises(DataFormatError, match=r"declare [\d,]+ bytes uncompressed; at most 2,097,152 are allowed"):
+        check_archive_format(path, max_bytes=limit)
+    with pytest.raises(DataFormatError, match="at most 2,097,152 are allowed"):
+        extract_archive(path, tmp_path / "raw", max_bytes=limit)
+    assert not (tmp_path / "raw").exists() or list((tmp_path / "raw").iterdir()) == []
+
+
+def test_the_size_limit_leaves_room_for_the_real_archive():
+    assert archive.MAX_EXTRACTED_BYTES >= 3 * 25_000_000
+
+
+def test_failed_validation_keeps_the_previous_extraction(synthetic_zip, tmp_path):
+    raw = tmp_path / "raw"
+    good = extract_archive(synthetic_zip, raw)
+    before = {p.name: p.read_bytes() for p in good.iterdir()}
+
+    def refuse(staging):
+        assert (staging / "ratings.dat").is_file() and staging != good
+        raise DataFormatError("ratings.dat line 2: rating 7 outside 1-5")
+
+    other = broken.rating_seven(tmp_path / "other.zip")
+    with pytest.raises(DataFormatError, match="rating 7"):
+        extract_archive(other, raw, validate=refuse)
+    assert {p.name: p.read_bytes() for p in good.iterdir()} == before
+    assert [p.name for p in raw.iterdir()] == ["ml-1m"]
+
+
+def test_validated_extraction_replaces_the_previous_one(synthetic_zip, tmp_path):
+    raw = tmp_path / "raw"
+    extract_archive(synthetic_zip, raw)
+    seen = []
+    other = write_archive(tmp_path / "other.zip", synthetic_files(n_users=20, n_movies=12))
+    target = extract_archive(other, raw, validate=seen.append)
+    assert len(seen) == 1
+    assert archive.archive_sha256(target) == hashlib.sha256(other.read_bytes()).hexdigest()
+    assert [p.name for p in raw.iterdir()] == ["ml-1m"]
+
+
+def test_missing_extraction_record_is_a_clear_error(tmp_path):
+    with pytest.raises(DataFormatError, match=r"\.source\.json: missing or unreadable extraction record"):
+        archive.archive_sha256(tmp_path)
+
+
+def test_hostile_member_name_cannot_break_the_one_line_error(tmp_path):
+    path = tmp_path / "ml-1m.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, content in synthetic_files(n_users=20, n_movies=12).items():
+            z.writestr(f"ml-1m/{name}", content)
+        link = zipfile.ZipInfo("ml-1m/x\nerror: fake second line")
+        link.external_attr = (0o120777) << 16
+        z.writestr(link, "/etc/passwd")
+    with pytest.raises(DataFormatError, match="is a symbolic link") as info:
+        check_archive_format(path)
+    assert "\n" not in str(info.value)

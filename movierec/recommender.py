@@ -1,22 +1,23 @@
 """The two-stage recommender: user vector -> top-K over precomputed movie vectors -> DNN ranker.
 
 One implementation serves the API, the offline evaluation and the notebooks. The hot path never calls
-`model.predict` nor TensorFlow at all: the trained Keras models run through movierec.models.numpy_runtime
-(their own graph and weights, in NumPy), and retrieval is a matrix-vector product over precomputed vectors.
+`model.predict` nor TensorFlow at all: the models run as exported ONNX graphs (movierec.models.runtime), and
+retrieval is a matrix-vector product over precomputed movie vectors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from movierec.config import GENRES
+from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
-from movierec.models.numpy_runtime import NumpyModel
-from movierec.models.ranking import RANKER_USER_KEYS, ranking_inputs
+from movierec.search import SearchResult, TitleIndex
 
 HIGH_RATING = 4
 
@@ -30,7 +31,10 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def in_batches(model: NumpyModel, inputs: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
+Model = Callable[[dict[str, np.ndarray]], np.ndarray]  # a model on named input arrays (movierec.models.runtime)
+
+
+def in_batches(model: Model, inputs: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
     """model over aligned input arrays in row batches (bounds the memory of large evaluations)."""
     n = len(next(iter(inputs.values())))
     if n <= batch_size:
@@ -66,13 +70,16 @@ class Recommendation:
 
 
 class Recommender:
-    """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts)."""
+    """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts).
+
+    user_model and ranking_model are callables on dicts of named arrays (OnnxModel on every path the product runs).
+    """
 
     def __init__(
         self,
         space: FeatureSpace,
-        user_tower,
-        ranking_model,
+        user_model: Model,
+        ranking_model: Model,
         movie_vectors: np.ndarray,
         movies: pd.DataFrame,
         users: pd.DataFrame,
@@ -82,12 +89,13 @@ class Recommender:
         self.space = space
         self.final_scorer = final_scorer
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
-        self._user_fn = NumpyModel(user_tower)
-        self._rank_fn = NumpyModel(ranking_model)
+        self._user_fn = user_model
+        self._rank_fn = ranking_model
         self.movies = movies.sort_values("movie_id").reset_index(drop=True)
         self.users = users.sort_values("user_id").reset_index(drop=True)
         self._titles = self.movies["title"].astype(str).tolist()
-        self._movie_ids = self.movies["movie_id"].to_numpy().astype(int).tolist()
+        self._movie_id_array = self.movies["movie_id"].to_numpy().astype(np.int64)
+        self._movie_ids = self._movie_id_array.tolist()
         self._genres = [str(g).split("|") for g in self.movies["genres"]]
         self._years = [None if pd.isna(y) else int(y) for y in self.movies["year"]]
         self._genre_matrix = space.movie_genres > 0
@@ -98,7 +106,7 @@ class Recommender:
         stats = train_ratings.groupby("movie_id")["rating"].agg(["size", "mean"]).reindex(self.movies["movie_id"])
         self.movie_rating_count = stats["size"].fillna(0).to_numpy().astype(np.int64)
         self.movie_rating_mean = stats["mean"].to_numpy(dtype=np.float64)
-        self._titles_lower = [t.lower() for t in self._titles]
+        self.title_index = TitleIndex(self._titles, self.movie_rating_count)  # forgiving search, built once
         self._demographics = [
             {"gender": str(g), "age": int(a), "occupation": int(o)}
             for g, a, o in zip(self.users["gender"], self.users["age"], self.users["occupation"], strict=True)
@@ -130,40 +138,65 @@ class Recommender:
         return self._hist_rows[lo:hi], self._hist_ratings[lo:hi]
 
     # ---- users ------------------------------------------------------------------------------------
-    def known_user(self, user_id: int) -> UserContext:
+    def known_user(self, user_id: int, live: Sequence[tuple[int, float]] = ()) -> UserContext:
+        """A dataset user; `live` = (movie_id, rating) pairs given since, oldest first, which follow the training
+        history: the user vector is then recomputed from the combined history and those movies count as seen."""
         row = int(self.space.user_rows([user_id])[0])
         if row < 0:
-            raise KeyError(f"user_id {user_id} is not a MovieLens-1M user")
-        inputs = {k: v[row : row + 1] for k, v in self._known_inputs.items()}
+            raise KeyError(f"user_id {user_id} is not a dataset user")
         rows, ratings = self.history(user_id)
+        demographics = dict(self._demographics[row])
+        if len(live):
+            live_ids, live_ratings = self._catalogue_ratings(live)
+            rerated = np.isin(self._movie_id_array[rows], live_ids)  # a live rating replaces the training one
+            rows, ratings = rows[~rerated], ratings[~rerated]
+            movie_ids = np.concatenate([self._movie_id_array[rows], live_ids])
+            values = np.concatenate([ratings.astype(np.float32), live_ratings])
+            inputs = self.space.profile_inputs(**demographics, movie_ids=movie_ids, ratings=values, user_id=user_id)
+            return UserContext(
+                inputs=inputs,
+                vector=self.user_vectors(inputs),
+                history_rows=self.space.catalog_rows(movie_ids),
+                history_ratings=values,
+                user_id=int(user_id),
+                demographics=demographics,
+            )
         return UserContext(
-            inputs=inputs,
+            inputs={k: v[row : row + 1] for k, v in self._known_inputs.items()},
             vector=self._known_vectors[row : row + 1],
             history_rows=rows,
             history_ratings=ratings,
             user_id=int(user_id),
-            demographics=dict(self._demographics[row]),
+            demographics=demographics,
         )
+
+    def _catalogue_ratings(self, ratings: Sequence[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """(movie ids, ratings) arrays of (movie_id, rating) pairs; KeyError for a movie not in the catalogue."""
+        movie_ids = np.array([m for m, _ in ratings], dtype=np.int64)
+        values = np.array([r for _, r in ratings], dtype=np.float32)
+        rows = self.space.catalog_rows(movie_ids)
+        if np.any(rows < 0):
+            raise KeyError(f"movie_id {int(movie_ids[rows < 0][0])} is not in the catalogue")
+        return movie_ids, values
 
     def new_user(
         self,
         gender: str | None = None,
         age: int | None = None,
         occupation: int | None = None,
-        ratings: list[tuple[int, float]] = (),
+        ratings: Sequence[tuple[int, float]] = (),
+        user_id: int | None = None,
     ) -> UserContext:
-        """A user who is not in the data: optional demographics plus ratings just given (movie ids must exist)."""
-        movie_ids = np.array([m for m, _ in ratings], dtype=np.int64)
-        values = np.array([r for _, r in ratings], dtype=np.float32)
-        rows = self.space.catalog_rows(movie_ids)
-        if np.any(rows < 0):
-            raise KeyError(f"movie_id {int(movie_ids[rows < 0][0])} is not in the catalogue")
+        """A user who is not in the data: optional demographics plus ratings given, oldest first (movie ids must
+        exist). user_id only labels the context (a user created through the API); the model sees an unknown user."""
+        movie_ids, values = self._catalogue_ratings(ratings)
         inputs = self.space.profile_inputs(gender, age, occupation, movie_ids, values)
         return UserContext(
             inputs=inputs,
             vector=self.user_vectors(inputs),
-            history_rows=rows,
+            history_rows=self.space.catalog_rows(movie_ids),
             history_ratings=values,
+            user_id=None if user_id is None else int(user_id),
             demographics={"gender": gender, "age": age, "occupation": occupation},
         )
 
@@ -250,12 +283,9 @@ class Recommender:
             "rating_mean": None if np.isnan(mean) else round(float(mean), 4),
         }
 
-    def search(self, query: str, limit: int = 20) -> list[int]:
-        """Catalogue rows whose title contains query (case-insensitive), most rated first."""
-        needle = query.strip().lower()
-        rows = [i for i, title in enumerate(self._titles_lower) if needle in title]
-        rows.sort(key=lambda r: -self.movie_rating_count[r])
-        return rows[:limit]
+    def search(self, query: str, limit: int = 20) -> SearchResult:
+        """Catalogue rows matching query forgivingly (movierec.search), best match then most rated first."""
+        return self.title_index.search(query, limit)
 
     def top_rated(self, user: UserContext, limit: int = 10) -> list[dict]:
         """A user's highest rated movies (latest first among equal ratings)."""

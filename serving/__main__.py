@@ -1,4 +1,4 @@
-"""`make serve`: check the bundle (one clear line and exit 1 if unusable), then run uvicorn."""
+"""`make serve`: check the bundle (one clear line and exit 1 if unusable), then run uvicorn with N workers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument(
+        "--workers", type=int, default=settings.workers, help="worker processes (default: $WORKERS, else 1)"
+    )
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         folder = resolve_bundle(settings.artifacts_dir)
@@ -26,10 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except BundleError as exc:
         logging.getLogger("serving").error("cannot start: %s", exc)
         return 1
-    from serving.main import create_app
-
-    uvicorn.run(
-        create_app(settings),
+    options = dict(
         host=args.host,
         port=args.port,
         log_level=settings.log_level,
@@ -37,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop",
         http="httptools",
     )
+    if args.workers == 1:
+        from serving.main import create_app
+
+        uvicorn.run(create_app(settings), **options)
+    else:  # each worker process builds its own app (settings come from the same environment)
+        uvicorn.run("serving.main:create_app", factory=True, workers=args.workers, **options)
     return 0
 
 

@@ -9,13 +9,11 @@ from movierec.artifacts import load_bundle, save_bundle
 
 def resave_bundle(root: Path, bundle=None) -> Path:
     """Export the current bundle of root again as a new version (what a new `make train` does)."""
-    b = bundle or load_bundle(root, with_retrieval_model=True)
+    b = bundle or load_bundle(root, keras_models=True)
     return save_bundle(
         root,
-        user_tower=b.user_tower,
-        movie_tower=b.movie_tower,
-        retrieval_model=b.retrieval_model,
-        ranking_model=b.ranking_model,
+        keras_models=b.keras_models,
+        onnx_models=b.onnx_bytes(),
         final_scorer=b.final_scorer,
         movie_vectors=b.movie_vectors,
         space=b.space,
@@ -27,3 +25,15 @@ def resave_bundle(root: Path, bundle=None) -> Path:
         data_sha256=b.manifest["data"]["archive_sha256"],
         timings={},
     )
+
+
+def replace_part(folder: Path, name: str, content: bytes) -> None:
+    """Replace one file of a bundle AND its manifest entry, so checksums still match (a deliberate swap)."""
+    import hashlib
+    import json
+
+    (folder / name).write_bytes(content)
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][name] = {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    manifest_path.write_text(json.dumps(manifest))

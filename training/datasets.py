@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import SECONDS_PER_DAY
-from movierec.models.ranking import ranking_inputs
+from movierec.features.pairs import ranking_inputs
 
 
 class _Batches(keras.utils.PyDataset):

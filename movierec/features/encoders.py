@@ -15,6 +15,16 @@ class IndexEncoder:
     def __init__(self, values: Iterable) -> None:
         self.classes_ = np.unique(np.asarray(list(values) if not isinstance(values, np.ndarray) else values))
 
+    @classmethod
+    def from_classes(cls, classes: np.ndarray) -> IndexEncoder:
+        """An encoder over already sorted, unique classes (as stored in a bundle); refuses anything else."""
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or (len(classes) > 1 and not np.all(classes[1:] > classes[:-1])):
+            raise ValueError("encoder classes must be a sorted 1-d array of unique values")
+        encoder = cls.__new__(cls)
+        encoder.classes_ = classes
+        return encoder
+
     @property
     def size(self) -> int:
         """Vocabulary size including the unknown index (embedding input_dim)."""

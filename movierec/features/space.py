@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS, SECONDS_PER_DAY
 from movierec.data.split import in_last_days
@@ -18,6 +17,14 @@ HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
 MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
 USER_NUMERIC = ("log_history", "history_mean_rating", "example_age_years")
 SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
+ENCODER_FIELDS = (
+    "user_ids", "movie_ids", "genders", "ages", "occupations", "catalog_ids", "users_table_ids",
+)  # fmt: skip
+ARRAY_FIELDS = (
+    "movie_index", "movie_genres", "movie_numeric", "user_gender", "user_age", "user_occupation",
+    "history_movies", "history_ratings",
+)  # fmt: skip
+SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp")
 USER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric")
 MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
 
@@ -38,8 +45,7 @@ class FeatureSpace:
     occupations: IndexEncoder
     catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (all of movies.dat)
     users_table_ids: IndexEncoder  # user_id -> users.dat row + 1
-    year_scaler: MinMaxScaler
-    movie_numeric_scaler: StandardScaler
+    scalers: dict  # fitted scaling of the movie numeric features, as plain numbers (a record; not used at inference)
     year_fill: float
     history_length: int
     cutoff_timestamp: int
@@ -65,6 +71,8 @@ class FeatureSpace:
         recent_days: float = 30.0,
     ) -> FeatureSpace:
         """Fit on training ratings only; users and movies tables give demographics and catalogue content."""
+        from sklearn.preprocessing import MinMaxScaler, StandardScaler  # training only: serving never fits
+
         if len(train) == 0:
             raise ValueError("cannot fit features on an empty training set")
         cutoff = int(train["timestamp"].max())
@@ -94,10 +102,16 @@ class FeatureSpace:
             occupations=occupations,
             catalog_ids=IndexEncoder(movies["movie_id"].to_numpy()),
             users_table_ids=IndexEncoder(users["user_id"].to_numpy()),
-            year_scaler=year_scaler,
-            movie_numeric_scaler=numeric_scaler,
-            year_fill=year_fill,
-            history_length=history_length,
+            scalers={
+                "year": {"min": float(year_scaler.data_min_[0]), "max": float(year_scaler.data_max_[0])},
+                "movie_numeric": {
+                    "columns": list(MOVIE_NUMERIC[1:]),
+                    "mean": numeric_scaler.mean_.tolist(),
+                    "scale": numeric_scaler.scale_.tolist(),
+                },
+            },
+            year_fill=float(year_fill),
+            history_length=int(history_length),
             cutoff_timestamp=cutoff,
             movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
             movie_genres=genre_multi_hot(movies["genres"]),
@@ -123,6 +137,24 @@ class FeatureSpace:
             "user_numeric": len(USER_NUMERIC),
             "history_length": self.history_length,
         }
+
+    # ---- plain arrays + JSON (how a bundle stores it: no pickle) ------------------------------
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(named arrays, JSON-able scalars): everything needed to rebuild this space with from_arrays."""
+        arrays = {f"{name}_classes": getattr(self, name).classes_ for name in ENCODER_FIELDS}
+        arrays.update({name: getattr(self, name) for name in ARRAY_FIELDS})
+        meta = {name: getattr(self, name) for name in SCALAR_FIELDS}
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict) -> FeatureSpace:
+        """Inverse of to_arrays; KeyError names a missing array or value."""
+        encoders = {name: IndexEncoder.from_classes(arrays[f"{name}_classes"]) for name in ENCODER_FIELDS}
+        return cls(
+            **encoders,
+            **{name: np.asarray(arrays[name]) for name in ARRAY_FIELDS},
+            **{name: meta[name] for name in SCALAR_FIELDS},
+        )
 
     @property
     def n_catalog(self) -> int:
@@ -194,9 +226,16 @@ class FeatureSpace:
         return ((self.cutoff_timestamp - np.asarray(timestamps, np.float64)) / SECONDS_PER_YEAR).astype(np.float32)
 
     def profile_inputs(
-        self, gender: str | None, age: int | None, occupation: int | None, movie_ids=(), ratings=()
+        self,
+        gender: str | None,
+        age: int | None,
+        occupation: int | None,
+        movie_ids=(),
+        ratings=(),
+        user_id: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Inputs of one new user: optional demographics plus the ratings they just gave (latest last)."""
+        """Inputs of one user from demographics and a rating history (latest last): a new user, or (with user_id)
+        a known user whose history goes on after the training period; ids unknown to training encode as 0."""
         # slot 0 holds the most recent rating, as in the training histories
         movie_ids = np.asarray(movie_ids, dtype=np.int64)[::-1][: self.history_length]
         ratings = np.asarray(ratings, dtype=np.float32)[::-1][: self.history_length]
@@ -210,7 +249,7 @@ class FeatureSpace:
             return encoder.transform(np.array([value])) if value is not None else np.zeros(1, np.int32)
 
         return self._assemble_user(
-            np.zeros(1, np.int32),
+            code(self.user_ids, user_id),
             code(self.genders, gender),
             code(self.ages, age),
             code(self.occupations, occupation),

@@ -1,1 +1,2 @@
-"""Keras 3 model definitions: layers, the two towers, the retrieval model and the rating ranker."""
+"""Models: Keras 3 definitions (layers, towers, retrieval, ranker), their ONNX export, and the ONNX Runtime
+runner that serving and evaluation use (runtime.py imports neither Keras nor TensorFlow)."""

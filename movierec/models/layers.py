@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 
@@ -37,21 +36,6 @@ class HistoryPooling(keras.layers.Layer):
         weighted = ops.sum(masked * ops.expand_dims(ops.cast(ratings, embeddings.dtype), -1), axis=1) / count
         return ops.concatenate([mean, weighted], axis=-1)
 
-    def numpy_call(self, embeddings, movie_ids, ratings):
-        """The same maths in NumPy (used by movierec.models.numpy_runtime on the serving path)."""
-        if self.recent:
-            embeddings, movie_ids, ratings = (
-                embeddings[:, : self.recent],
-                np.asarray(movie_ids)[:, : self.recent],
-                np.asarray(ratings)[:, : self.recent],
-            )
-        mask = (np.asarray(movie_ids) != 0).astype(embeddings.dtype)
-        count = np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
-        masked = embeddings * mask[..., None]
-        mean = masked.sum(axis=1) / count
-        weighted = (masked * np.asarray(ratings, embeddings.dtype)[..., None]).sum(axis=1) / count
-        return np.concatenate([mean, weighted], axis=-1)
-
     def compute_output_shape(self, embeddings_shape, movie_ids_shape=None, ratings_shape=None):
         return (embeddings_shape[0], 2 * embeddings_shape[-1])
 
@@ -66,10 +50,6 @@ class RatingRange(keras.layers.Layer):
 
     def call(self, inputs):
         return ops.clip(inputs + self.offset, self.minimum, self.maximum)
-
-    def numpy_call(self, inputs):
-        """The same maths in NumPy (used by movierec.models.numpy_runtime on the serving path)."""
-        return np.clip(inputs + np.float32(self.offset), self.minimum, self.maximum)
 
     def get_config(self):
         return {**super().get_config(), "offset": self.offset, "minimum": self.minimum, "maximum": self.maximum}

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 from movierec.models.layers import RatingRange
-
-RANKER_USER_KEYS = ("user_id", "user_numeric")  # the only user-tower inputs the ranker reads itself
 
 
 def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -> keras.Model:
@@ -53,26 +50,3 @@ def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -
     score = layers.Add(name="with_biases")([score, user_bias, movie_bias])
     rating = RatingRange(offset=global_mean, name="rating")(layers.Flatten(name="flat")(score))
     return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(rating), name="ranking_model")
-
-
-def ranking_inputs(space, user_inputs: dict, user_vectors, movie_rows, movie_vectors) -> dict:
-    """Ranker inputs for (user, movie) pairs aligned row by row; the single path for training, eval and serving.
-
-    user_inputs/user_vectors hold one row per pair, or a single row that is broadcast to every pair;
-    movie_rows index the catalogue (rows of movies.parquet and of movie_vectors).
-    """
-    rows = np.asarray(movie_rows, dtype=np.int64)
-    n = len(rows)
-
-    def per_pair(array):
-        array = np.asarray(array)
-        return np.broadcast_to(array, (n, *array.shape[1:])) if len(array) == 1 and n != 1 else array
-
-    return {
-        "user_vector": per_pair(user_vectors).astype(np.float32, copy=False),
-        "movie_vector": movie_vectors[rows],
-        "user_id": per_pair(user_inputs["user_id"]),
-        "movie_id": space.movie_index[rows],
-        "user_numeric": per_pair(user_inputs["user_numeric"]),
-        "movie_numeric": space.movie_numeric[rows],
-    }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from serving.deps import LoadedDep, StateDep
+from serving.errors import responses
 from serving.schemas import Health, Stats
 
 router = APIRouter(tags=["health"])
@@ -45,10 +48,12 @@ def health(state: StateDep, response: Response) -> dict:
     if not state.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "not ready"}
-    return {"status": "ready", "bundle_version": state.current.bundle.version}
+    return {"status": "ready", "bundle_version": state.current.bundle.version, "worker_pid": os.getpid()}
 
 
-@router.get("/stats", response_model=Stats, summary="Counts and the bundle's evaluation metrics")
+@router.get(
+    "/stats", response_model=Stats, summary="Counts and the bundle's evaluation metrics", responses=responses(503)
+)
 def stats(loaded: LoadedDep) -> Stats:
     counts = loaded.bundle.manifest["counts"]
     return Stats(

@@ -1,17 +1,60 @@
-"""Bundle contract: schema version check, checksums before unpickling, resolve rules."""
+"""Bundle contract: schema and manifest checks, checksums, parts that must agree, no pickle, stale staging."""
 
+import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from movierec.artifacts import CURRENT, load_bundle, read_manifest, resolve_bundle
 from movierec.errors import BundleError
+from tests.helpers import replace_part, resave_bundle
 
 
 @pytest.fixture()
 def root_copy(synthetic_bundle, tmp_path):
     return shutil.copytree(synthetic_bundle, tmp_path / "artifacts", symlinks=True)
+
+
+@pytest.fixture()
+def folder(root_copy):
+    return resolve_bundle(root_copy)
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def space_arrays(folder) -> dict:
+    with np.load(folder / "feature_space.npz") as arrays:
+        return {k: arrays[k] for k in arrays.files}
+
+
+def one_line_refusal(root, match: str) -> str:
+    with pytest.raises(BundleError, match=match) as info:
+        load_bundle(root)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
 
 
 def test_resolve_current_or_folder(root_copy):
@@ -22,29 +65,160 @@ def test_resolve_current_or_folder(root_copy):
         resolve_bundle(root_copy / "nope")
 
 
-def test_unsupported_schema_is_refused(root_copy):
-    manifest_path = resolve_bundle(root_copy) / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+def test_unsupported_schema_is_refused(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
     manifest["schema_version"] = 999
-    manifest_path.write_text(json.dumps(manifest))
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="schema_version 999 is not supported"):
-        read_manifest(root_copy)
+        read_manifest(folder)
 
 
-def test_joblib_is_not_opened_when_checksum_fails(root_copy, monkeypatch):
-    folder = resolve_bundle(root_copy)
-    (folder / "feature_space.joblib").write_bytes(b"not a pickle")
-    opened = []
-    monkeypatch.setattr("joblib.load", lambda *a, **k: opened.append(a))
-    with pytest.raises(BundleError, match="feature_space.joblib"):
-        load_bundle(root_copy)
-    assert opened == []
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("[]", "must be a JSON object, found list"),
+        ("{", "unreadable manifest"),
+        ("null", "must be a JSON object"),
+        ("NO_BYTES", "entry 'metrics.json' of 'files' needs a string 'sha256' and an integer 'bytes'"),
+        ("FILES_LIST", "field 'files' missing or not a dict"),
+        ("ESCAPING", "is not a path inside the bundle"),
+    ],
+)
+def test_malformed_manifest_is_one_line(folder, content, match):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if content == "NO_BYTES":
+        del manifest["files"]["metrics.json"]["bytes"]
+        content = json.dumps(manifest)
+    elif content == "FILES_LIST":
+        manifest["files"] = list(manifest["files"])
+        content = json.dumps(manifest)
+    elif content == "ESCAPING":
+        manifest["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "bytes": 1}
+        content = json.dumps(manifest)
+    (folder / "manifest.json").write_text(content)
+    one_line_refusal(folder, match)
 
 
-def test_manifest_missing_required_file_is_refused(root_copy):
-    manifest_path = resolve_bundle(root_copy) / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    del manifest["files"]["ranking_model.keras"]
-    manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(BundleError, match="ranking_model.keras"):
-        load_bundle(root_copy)
+def test_malformed_manifest_stops_the_server_with_one_line(folder, root_copy):
+    (folder / "manifest.json").write_text("[]")
+    env = {**os.environ, "ARTIFACTS_DIR": str(root_copy)}
+    proc = subprocess.run([sys.executable, "-m", "serving"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "must be a JSON object" in errors[0], proc.stderr
+
+
+def test_corrupt_part_is_refused_before_it_is_read(folder):
+    (folder / "feature_space.npz").write_bytes(b"not an npz")
+    one_line_refusal(folder, "feature_space.npz: 10 bytes, manifest says")
+
+
+def test_manifest_missing_required_file_is_refused(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]["ranking_model.onnx"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, "ranking_model.onnx")
+
+
+# ---- parts whose checksums match but which do not fit together (each failed a request, or started healthy) ----
+def test_movie_vectors_of_the_wrong_catalogue_size(folder):
+    replace_part(folder, "movie_vectors.npy", npy_bytes(np.zeros((10, 64), np.float32)))
+    one_line_refusal(folder, r"movie_vectors.npy: shape \(10, 64\)")
+
+
+def test_movie_vectors_of_the_wrong_dimension(folder):
+    n = len(pd.read_parquet(folder / "movies.parquet"))
+    replace_part(folder, "movie_vectors.npy", npy_bytes(np.ones((n, 5), np.float32)))
+    one_line_refusal(folder, "(ranking_model|user_tower).onnx: .*(width|size)")
+
+
+def test_movie_vectors_with_nan(folder):
+    vectors = np.load(folder / "movie_vectors.npy")
+    vectors[3, 2] = np.nan
+    replace_part(folder, "movie_vectors.npy", npy_bytes(vectors))
+    one_line_refusal(folder, "movie_vectors.npy: holds NaN")
+
+
+def test_feature_space_that_is_not_a_feature_space(folder):
+    replace_part(folder, "feature_space.json", b"[]")
+    one_line_refusal(folder, "feature_space.json: must be a JSON object")
+    replace_part(folder, "feature_space.json", json.dumps({"anything": 1}).encode())
+    one_line_refusal(folder, "feature_space.npz: 'scalers' missing")
+
+
+def test_feature_space_missing_an_array(folder):
+    arrays = space_arrays(folder)
+    del arrays["history_movies"]
+    replace_part(folder, "feature_space.npz", npz_bytes(arrays))
+    one_line_refusal(folder, "feature_space.npz: 'history_movies' missing")
+
+
+def test_history_length_that_the_user_tower_does_not_take(folder):
+    meta = json.loads((folder / "feature_space.json").read_text())
+    arrays = space_arrays(folder)
+    meta["history_length"] += 5
+    for key in ("history_movies", "history_ratings"):
+        arrays[key] = np.pad(arrays[key], ((0, 0), (0, 5)))
+    replace_part(folder, "feature_space.json", json.dumps(meta).encode())
+    replace_part(folder, "feature_space.npz", npz_bytes(arrays))
+    one_line_refusal(folder, "feature_space.npz: vocabulary sizes .* differ from the manifest's")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["vocab_sizes"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, "user_tower.onnx: input history_movies has width 20, the bundle's data has 25")
+
+
+def test_users_table_of_another_dataset(folder):
+    users = pd.read_parquet(folder / "users.parquet")
+    replace_part(folder, "users.parquet", parquet_bytes(users.iloc[:-3]))
+    one_line_refusal(folder, "users.parquet: .* users do not match")
+
+
+def test_models_swapped(folder):
+    replace_part(folder, "ranking_model.onnx", (folder / "user_tower.onnx").read_bytes())
+    one_line_refusal(folder, "ranking_model.onnx: inputs")
+
+
+def test_vocabulary_larger_than_the_models_embedding_tables(folder):
+    """A feature space with more movies than the models were trained on: the probe at load refuses it."""
+    arrays = space_arrays(folder)
+    classes = arrays["movie_ids_classes"]
+    arrays["movie_ids_classes"] = np.concatenate([classes, classes.max() + 1 + np.arange(50)])
+    arrays["history_movies"][1, 0] = len(arrays["movie_ids_classes"])  # an index only the bigger vocabulary has
+    replace_part(folder, "feature_space.npz", npz_bytes(arrays))
+    one_line_refusal(folder, "feature_space.npz: vocabulary sizes")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["vocab_sizes"]  # an edited manifest cannot hide it: the models are probed at load
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, "user_tower.onnx: fails on the feature space's largest ids")
+
+
+def test_final_scorer_with_a_non_finite_number(folder):
+    replace_part(folder, "final_scorer.json", b'{"temperature": 0.1, "slope": NaN, "intercept": 1}')
+    one_line_refusal(folder, "final_scorer.json: .* must be finite")
+
+
+def test_nothing_is_unpickled(folder, monkeypatch):
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load_bundle unpickled something")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    load_bundle(folder)
+
+
+# ---- a killed export ----------------------------------------------------------------------------------------
+def test_stale_staging_is_cleaned_by_the_next_export(root_copy):
+    current = (root_copy / CURRENT).resolve()
+    stale = root_copy / ".20250101T000000Z-abcdef-staging-x1y2z3"
+    (stale / "plots").mkdir(parents=True)
+    (stale / "user_tower.keras").write_bytes(b"half written")
+    os.symlink("nowhere", root_copy / ".current-0a1b2c")
+    new = resave_bundle(root_copy)
+    names = {p.name for p in root_copy.iterdir()}
+    assert stale.name not in names and ".current-0a1b2c" not in names
+    assert current.name in names and (root_copy / CURRENT).resolve() == new
+    load_bundle(root_copy)

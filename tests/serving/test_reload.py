@@ -1,5 +1,6 @@
 """Hot reload (token-protected, atomic, never failing a request) and refusal of corrupt bundles at start-up."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -75,7 +76,10 @@ def test_failed_reload_keeps_old_bundle(reload_root):
         broken = resave(reload_root)
         (reload_root / broken / "movie_vectors.npy").write_bytes(b"garbage")
         outcome = client.post("/admin/reload?wait=true", headers={"Authorization": f"Bearer {TOKEN}"}).json()
-        assert outcome["status"] == "failed" and "movie_vectors.npy" in outcome["error"]
+        assert outcome["status"] == "failed" and "movie_vectors.npy" in outcome["reason"]
+        public = client.get("/").json()["last_reload"]
+        assert public["status"] == "failed" and "movie_vectors.npy" in public["reason"]
+        assert str(reload_root) not in json.dumps(public) and "/" not in public["reason"]  # no file-system paths
         assert client.get("/").json()["bundle_version"] == serving
         assert client.post("/recommend", json={"user_id": 1}).status_code == 200
         os.replace(reload_root / CURRENT, reload_root / "broken-link")  # leave the fixture usable for others
@@ -84,7 +88,7 @@ def test_failed_reload_keeps_old_bundle(reload_root):
 
 def corrupt(root: Path, how: str) -> str:
     folder = (root / CURRENT).resolve()
-    target = folder / "feature_space.joblib"
+    target = folder / "feature_space.npz"
     if how == "missing":
         target.unlink()
     elif how == "truncated":
@@ -112,7 +116,7 @@ def test_lifespan_refuses_corrupt_bundle(synthetic_bundle, tmp_path):
 
     root = copy_root(synthetic_bundle, tmp_path / "artifacts")
     corrupt(root, "modified")
-    with pytest.raises(BundleError, match="feature_space.joblib"), TestClient(create_app(Settings(artifacts_dir=root))):
+    with pytest.raises(BundleError, match="feature_space.npz"), TestClient(create_app(Settings(artifacts_dir=root))):
         pass
 
 

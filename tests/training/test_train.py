@@ -2,12 +2,11 @@
 
 import json
 
-import joblib
 import keras
 import numpy as np
 import pytest
 
-from movierec.artifacts import CURRENT, MODEL_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
+from movierec.artifacts import CURRENT, KERAS_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
 from movierec.data.split import chronological_split
 from tests.helpers import resave_bundle
 from training import train as train_cli
@@ -29,7 +28,8 @@ def test_bundle_files_and_manifest(synthetic_bundle):
         "row_order",
     ):
         assert key in manifest, key
-    assert {"tensorflow", "keras", "numpy"} <= set(manifest["libraries"])
+    assert {"tensorflow", "keras", "numpy", "tf2onnx", "onnxruntime"} <= set(manifest["libraries"])
+    assert manifest["served_models"] == {"user_tower": "user_tower.onnx", "ranking_model": "ranking_model.onnx"}
     assert len(manifest["data"]["archive_sha256"]) == 64
     assert set(REQUIRED_FILES) <= set(manifest["files"])
     assert {"report.md", "plots/recall_at_k.png", "plots/rmse_by_group.png", "plots/rating_distribution.png"} <= set(
@@ -38,45 +38,65 @@ def test_bundle_files_and_manifest(synthetic_bundle):
     assert all(len(meta["sha256"]) == 64 for meta in manifest["files"].values())
     assert manifest["config"]["history_length"] == 20
     assert {"retrieval", "final_list", "rating"} <= set(manifest["metrics"])
-    for stage in ("data", "features", "retrieval", "ranking", "evaluation"):
+    for stage in ("data", "features", "retrieval", "ranking", "onnx export", "evaluation"):
         assert manifest["timings_seconds"][stage] >= 0
 
 
 def test_every_keras_file_reloads_with_same_outputs(synthetic_bundle):
-    bundle = load_bundle(synthetic_bundle, with_retrieval_model=True)
-    space = bundle.space
+    bundle = load_bundle(synthetic_bundle, keras_models=True)
+    models, space = bundle.keras_models, bundle.space
     users = bundle.users["user_id"].to_numpy()[:8]
     user_in = space.user_inputs(users)
     movie_in = space.movie_inputs(np.arange(6))
-    again = {name: keras.saving.load_model(bundle.path / name) for name in MODEL_FILES}
-    pairs = [
-        (bundle.user_tower, again["user_tower.keras"], user_in),
-        (bundle.movie_tower, again["movie_tower.keras"], movie_in),
-        (bundle.retrieval_model, again["retrieval_model.keras"], user_in),
-    ]
-    for first, second, inputs in pairs:
+    again = {name: keras.saving.load_model(bundle.path / file) for name, file in KERAS_FILES.items()}
+    for name, inputs in (("user_tower", user_in), ("movie_tower", movie_in), ("retrieval_model", user_in)):
         np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(first(inputs)), keras.ops.convert_to_numpy(second(inputs)), atol=1e-5
+            keras.ops.convert_to_numpy(models[name](inputs)), keras.ops.convert_to_numpy(again[name](inputs)), atol=1e-5
         )
     # the exported movie vectors are the movie tower's output on the catalogue, in catalogue order
     all_movies = space.movie_inputs(np.arange(space.n_catalog))
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bundle.movie_tower(all_movies)), bundle.movie_vectors, atol=1e-5
+        keras.ops.convert_to_numpy(models["movie_tower"](all_movies)), bundle.movie_vectors, atol=1e-5
     )
     # the retrieval model scores equal user vectors dotted with the exported movie vectors / temperature
-    logits = keras.ops.convert_to_numpy(bundle.retrieval_model(user_in))
-    user_vec = keras.ops.convert_to_numpy(bundle.user_tower(user_in))
+    logits = keras.ops.convert_to_numpy(models["retrieval_model"](user_in))
+    user_vec = keras.ops.convert_to_numpy(models["user_tower"](user_in))
     np.testing.assert_allclose(
-        logits, user_vec @ bundle.movie_vectors.T / bundle.retrieval_model.temperature, atol=1e-4
+        logits, user_vec @ bundle.movie_vectors.T / models["retrieval_model"].temperature, atol=1e-4
     )
 
 
-def test_encoders_reload(synthetic_bundle):
+def test_served_onnx_models_match_the_saved_keras_models(synthetic_bundle):
+    """Parity of what the server runs with the training artifacts, on the trained bundle: every user (with and
+    without history, including the unknown user row), and the ranker on real pairs."""
+    bundle = load_bundle(synthetic_bundle, keras_models=True)
+    models, space = bundle.keras_models, bundle.space
+    users = space.user_inputs(bundle.users["user_id"].to_numpy())
+    assert (users["history_movies"] == 0).all(axis=1).any(), "the fixture should hold users without history"
+    expected = keras.ops.convert_to_numpy(models["user_tower"](users, training=False))
+    np.testing.assert_allclose(bundle.user_model(users), expected, atol=1e-5)
+    empty = space.profile_inputs(None, None, None)
+    np.testing.assert_allclose(
+        bundle.user_model(empty), keras.ops.convert_to_numpy(models["user_tower"](empty, training=False)), atol=1e-5
+    )
+    from movierec.features.pairs import ranking_inputs
+
+    rows = np.arange(space.n_catalog)
+    pairs = ranking_inputs(space, {k: v[:1] for k, v in users.items()}, expected[:1], rows, bundle.movie_vectors)
+    np.testing.assert_allclose(
+        bundle.ranking_model(pairs),
+        keras.ops.convert_to_numpy(models["ranking_model"](pairs, training=False)),
+        atol=1e-5,
+    )
+
+
+def test_feature_space_reloads_from_plain_arrays(synthetic_bundle):
     folder = (synthetic_bundle / CURRENT).resolve()
-    space = joblib.load(folder / "feature_space.joblib")
+    space = load_bundle(synthetic_bundle).space
     assert space.user_ids.transform([10**9])[0] == 0
     assert space.genders.transform(["F", "M"]).tolist() == [1, 2]
-    assert space.year_scaler.transform([[1950.0]]).shape == (1, 1)
+    assert set(space.scalers) == {"year", "movie_numeric"}
+    assert not list(folder.glob("*.joblib")) and not list(folder.glob("*.pkl"))  # nothing in a bundle is a pickle
 
 
 def test_unknown_users_get_finite_scores_and_seen_movies_are_excluded(synthetic_bundle, synthetic_data):
@@ -99,7 +119,7 @@ def test_unknown_users_get_finite_scores_and_seen_movies_are_excluded(synthetic_
 def test_failed_export_leaves_previous_bundle_untouched(synthetic_bundle, monkeypatch):
     before = (synthetic_bundle / CURRENT).resolve()
     listing = sorted(p.name for p in synthetic_bundle.iterdir())
-    bundle = load_bundle(synthetic_bundle, with_retrieval_model=True)
+    bundle = load_bundle(synthetic_bundle, keras_models=True)
 
     def explode(*args, **kwargs):
         raise OSError("disk full (simulated)")

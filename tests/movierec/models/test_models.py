@@ -121,7 +121,6 @@ def test_recent_history_pooling_uses_the_latest_slots_only():
     layer = HistoryPooling(recent=2)
     out = keras.ops.convert_to_numpy(layer(emb, ids, ratings))
     np.testing.assert_allclose(out[0, :4], (emb[0, 0] + emb[0, 1]) / 2)
-    np.testing.assert_allclose(layer.numpy_call(emb, ids, ratings), out)
     assert HistoryPooling.from_config(layer.get_config()).recent == 2
 
 
@@ -132,32 +131,41 @@ def test_rating_range_config():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(np.array([-9.0, 0.0, 9.0]))), [1.0, 3.2, 5.0])
 
 
-def test_numpy_runtime_matches_keras_for_every_model():
-    from movierec.models.numpy_runtime import NumpyModel
+def test_onnx_export_matches_keras_for_every_model_within_1e5():
+    """Each model the server runs (and the movie tower) gives the same outputs through ONNX Runtime as in Keras,
+    including a user with an empty history and the unknown user."""
+    from movierec.models.export import to_onnx
+    from movierec.models.runtime import OnnxModel
 
-    cfg = RetrievalConfig(hidden_units=16, output_dim=8)
+    cfg = RetrievalConfig(hidden_units=16, output_dim=8, recent_history=3)
     rng = np.random.default_rng(3)
     ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
-    # make batch-norm statistics non-trivial so the test would catch a wrong inference formula
+    # non-trivial batch-norm statistics and weights, so a wrong inference formula would show
     for layer in ranker.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.moving_mean.assign(rng.normal(size=layer.moving_mean.shape))
             layer.moving_variance.assign(rng.uniform(0.5, 2.0, size=layer.moving_variance.shape))
-    rank_inputs = ranking_batch(7, seed=4)
+    users = user_batch(9)
+    users["history_movies"][0] = 0  # an empty history
+    users["history_ratings"][0] = 0.0
+    users["user_id"][1] = 0  # the unknown user
     cases = [
-        (build_user_tower(VOCAB, cfg), user_batch(9)),
+        (build_user_tower(VOCAB, cfg), users),
         (build_movie_tower(VOCAB, cfg), movie_batch(9)),
-        (ranker, rank_inputs),
+        (ranker, ranking_batch(7, seed=4)),
     ]
     for model, inputs in cases:
         expected = keras.ops.convert_to_numpy(model(inputs, training=False))
-        np.testing.assert_allclose(NumpyModel(model)(inputs), expected, atol=1e-5, err_msg=model.name)
+        onnx_model = OnnxModel(to_onnx(model), model.name)
+        assert onnx_model.input_names == set(inputs)
+        np.testing.assert_allclose(onnx_model(inputs), expected, atol=1e-5, err_msg=model.name)
+        single = {k: v[:1] for k, v in inputs.items()}  # batch of one, as a serving request
+        np.testing.assert_allclose(onnx_model(single), expected[:1], atol=1e-5, err_msg=model.name)
 
 
-def test_numpy_runtime_refuses_unknown_layers_when_built():
-    from movierec.models.numpy_runtime import NumpyModel
+def test_onnx_model_refuses_bytes_that_are_not_a_model():
+    from movierec.errors import BundleError
+    from movierec.models.runtime import OnnxModel
 
-    inputs = {"x": keras.Input(shape=(3,), name="x")}
-    model = keras.Model(inputs, keras.layers.LayerNormalization(name="norm")(inputs["x"]))
-    with pytest.raises(NotImplementedError, match="norm.*LayerNormalization"):
-        NumpyModel(model)
+    with pytest.raises(BundleError, match="broken.onnx: not a loadable ONNX model"):
+        OnnxModel(b"not an onnx graph", "broken.onnx")

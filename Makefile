@@ -8,17 +8,19 @@ PY := $(VENV)/bin/python
 ML1M_ZIP ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 UI_PORT ?= 8501
 API_URL ?= http://$(HOST):$(PORT)
 ARTIFACTS_DIR ?= artifacts
 TRAIN_ARGS ?=
 export ML1M_ZIP ARTIFACTS_DIR
 
-.PHONY: help venv data train evaluate serve ui up test test-unit bench lint notebooks browser clean
+.PHONY: help venv data train evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  Variables: ML1M_ZIP=path/to/ml-1m.zip (local archive; default: download the official one), HOST, PORT, ARTIFACTS_DIR"
+	@echo "  Variables: ML1M_ZIP=path/to/ml-1m.zip (local archive; default: download the official one), HOST, PORT, ARTIFACTS_DIR,"
+	@echo "             WORKERS=N (uvicorn worker processes for serve/up, default 1), API_URL, TRAIN_ARGS"
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -38,23 +40,23 @@ train: data ## Train retrieval + ranker, evaluate against baselines, export the 
 evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)
 
-serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000)
-	$(PY) -m serving --host $(HOST) --port $(PORT)
+serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000), WORKERS processes (default 1)
+	$(PY) -m serving --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ui: venv ## Start the Streamlit UI on 0.0.0.0:8501 (API_URL, default http://127.0.0.1:8000)
 	API_URL=$(API_URL) $(VENV)/bin/streamlit run ui/app.py --server.address 0.0.0.0 --server.port $(UI_PORT) --server.headless true
 
 up: venv ## Start API and UI together; Ctrl-C stops both
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m serving --host $(HOST) --port $(PORT) & \
+	$(PY) -m serving --host $(HOST) --port $(PORT) --workers $(WORKERS) & \
 	API_URL=$(API_URL) $(VENV)/bin/streamlit run ui/app.py --server.address 0.0.0.0 --server.port $(UI_PORT) --server.headless true & \
 	wait
 
 test: venv ## Run the whole test suite (integration tests too when ML1M_ZIP is set)
 	$(PY) -m pytest -q
 
-test-unit: venv ## Only the fast tests on synthetic data
-	$(PY) -m pytest -q -m "not integration and not browser"
+test-unit: venv ## Only the fast tests on synthetic data (no real archive, browser or serve-only install)
+	$(PY) -m pytest -q -m "not integration and not browser and not packaging"
 
 bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle)
 	$(PY) -m serving.bench --artifacts $(ARTIFACTS_DIR)
@@ -68,6 +70,9 @@ notebooks: venv ## Execute the notebooks and write HTML copies to notebooks/html
 
 browser: ## Install Debian's chromium + chromedriver for the browser test (needs root)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+postgres: ## Install Debian's postgresql for the PostgreSQL store tests (needs root)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
 
 clean: ## Remove caches, the venv, extracted data and the built bundle
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/raw data/processed notebooks/html tests/output reports

@@ -1,4 +1,4 @@
-"""Typed dependencies: the loaded model for this request, the settings, and the admin check.
+"""Typed dependencies: the loaded model for this request, the settings, the live-ratings store, the admin check.
 
 They are `async def` because they only read state: FastAPI would run plain `def` ones in a thread pool.
 """
@@ -6,12 +6,17 @@ They are `async def` because they only read state: FastAPI would run plain `def`
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from movierec.config import DATA_DIR
+from movierec.store import RatingStore, StoreUnavailable, default_url
 from serving.config import Settings
 from serving.state import Loaded, ModelState
+
+log = logging.getLogger("serving")
 
 
 async def get_state(request: Request) -> ModelState:
@@ -30,6 +35,24 @@ async def get_loaded(state: Annotated[ModelState, Depends(get_state)]) -> Loaded
     return loaded
 
 
+def open_store(settings: Settings, dataset_max_user_id: int) -> RatingStore:
+    """The live-ratings store of DATABASE_URL (default: SQLite in the data folder), schema created or upgraded.
+
+    A database that is down at start does not stop the service: reads of the bundle keep working, writes
+    answer 503, and the store retries on every call.
+    """
+    store = RatingStore(settings.database_url or default_url(DATA_DIR), user_id_floor=dataset_max_user_id)
+    try:
+        store.ensure_ready()
+    except StoreUnavailable as exc:
+        log.error("%s; serving the bundle without live ratings until it is back", exc)
+    return store
+
+
+async def get_store(request: Request) -> RatingStore:
+    return request.app.state.store
+
+
 async def require_admin(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     authorization: Annotated[str | None, Header()] = None,
@@ -46,3 +69,4 @@ async def require_admin(
 StateDep = Annotated[ModelState, Depends(get_state)]
 LoadedDep = Annotated[Loaded, Depends(get_loaded)]
 AdminDep = Annotated[None, Depends(require_admin)]
+StoreDep = Annotated[RatingStore, Depends(get_store)]

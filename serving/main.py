@@ -8,9 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from movierec.errors import BundleError
+from movierec.store import StoreUnavailable
 from serving.config import Settings, get_settings
+from serving.deps import open_store
+from serving.docs import install_docs
+from serving.errors import install_error_handlers
+from serving.limits import BodySizeLimit
 from serving.metrics import Metrics, MetricsMiddleware
-from serving.routes import admin, health, lookup, recommend
+from serving.routes import admin, health, lookup, recommend, users
 from serving.state import ModelState
 
 log = logging.getLogger("serving")
@@ -21,23 +26,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        state: ModelState = app.state.model_state
         try:
-            app.state.model_state.load()
+            state.load()
         except BundleError as exc:
             log.error("cannot start: %s", exc)
             raise
-        yield
+        app.state.store = open_store(settings, int(state.current.bundle.users["user_id"].max()))
+        state.start_following(settings.reload_poll_seconds)
+        try:
+            yield
+        finally:
+            state.stop_following()
+            app.state.store.close()
 
     app = FastAPI(
         title="movierec",
         version="1.0",
         lifespan=lifespan,
         description="Two-stage MovieLens-1M recommender: two-tower retrieval + DNN rating ranker.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
-    app.state.model_state = ModelState(settings.artifacts_dir)
+    app.state.model_state = ModelState(settings.artifacts_dir, settings.onnx_threads)
     app.state.metrics = Metrics()
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)  # inside metrics: 413s counted
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (health, lookup, recommend, admin):
+    install_docs(app)
+    install_error_handlers(app)
+    app.add_exception_handler(StoreUnavailable, users.store_unavailable)
+    for module in (health, lookup, recommend, users, admin):
         app.include_router(module.router)
     return app

@@ -9,9 +9,13 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, HTTPException, status
+from starlette.concurrency import run_in_threadpool
 
-from serving.deps import LoadedDep
-from serving.routes.lookup import catalogue_rows, user_not_found
+from movierec.store import RatingStore
+from serving.deps import LoadedDep, StoreDep
+from serving.errors import responses
+from serving.routes.lookup import catalogue_rows
+from serving.routes.users import user_context
 from serving.schemas import (
     DEFAULT_RETRIEVE,
     MovieRef,
@@ -26,16 +30,14 @@ from serving.schemas import (
 from serving.state import Loaded
 
 router = APIRouter(tags=["recommend"])
-ERRORS = {404: {"description": "unknown user or movie"}, 422: {"description": "invalid request"}}
+ERRORS = responses(404, 413, 422, 503)
 
 
-def resolve_user(loaded: Loaded, choice: UserChoice):
+async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore):
     rec = loaded.recommender
     if choice.user_id is not None:
-        try:
-            return rec.known_user(choice.user_id)
-        except KeyError:
-            raise user_not_found(loaded, choice.user_id) from None
+        # training-period plus live ratings (dataset or created user); the database is read off the event loop
+        return await run_in_threadpool(user_context, loaded, store, choice.user_id)
     profile = choice.profile
     ratings = [(r.movie_id, r.rating) for r in choice.ratings or []]
     catalogue_rows(loaded, [m for m, _ in ratings])
@@ -53,7 +55,7 @@ def resolve_user(loaded: Loaded, choice: UserChoice):
     summary="Retrieve top_k_retrieve candidates with the user tower, rank them, return top_n_final",
     responses=ERRORS,
 )
-async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendResponse:
+async def recommend(request: RecommendRequest, loaded: LoadedDep, store: StoreDep) -> RecommendResponse:
     start = time.perf_counter()
     n_catalog = loaded.recommender.space.n_catalog
     top_k = request.top_k_retrieve or min(DEFAULT_RETRIEVE, n_catalog)
@@ -67,7 +69,7 @@ async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendRe
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"top_n_final ({request.top_n_final}) must be <= top_k_retrieve ({top_k})",
         )
-    user = resolve_user(loaded, request)
+    user = await resolve_user(loaded, request, store)
     results = loaded.recommender.recommend(user, top_k, request.top_n_final, request.exclude_seen, request.genres)
     demo = user.demographics
     return RecommendResponse(
@@ -99,9 +101,9 @@ async def recommend(request: RecommendRequest, loaded: LoadedDep) -> RecommendRe
     summary="The ranker's predicted rating for given movies",
     responses=ERRORS,
 )
-async def score(request: ScoreRequest, loaded: LoadedDep) -> ScoreResponse:
+async def score(request: ScoreRequest, loaded: LoadedDep, store: StoreDep) -> ScoreResponse:
     catalogue_rows(loaded, request.movie_ids)
-    user = resolve_user(loaded, request)
+    user = await resolve_user(loaded, request, store)
     predicted = loaded.recommender.score(user, request.movie_ids)
     return ScoreResponse(
         user_id=user.user_id,

@@ -1,0 +1,1 @@
+"""Alembic revisions of the ratings store (a package so that wheels ship them)."""

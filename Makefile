@@ -78,3 +78,8 @@ clean: ## Remove caches, the venv, extracted data and the built bundle
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/raw data/processed notebooks/html tests/output reports
 	find artifacts -mindepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+SIM_ARGS ?=
+.PHONY: simulate
+simulate: venv ## Replay test-period ratings through the API as live traffic, A/B of policies (SIM_ARGS; reports/simulation/)
+	$(PY) -m training.simulate --artifacts $(ARTIFACTS_DIR) $(SIM_ARGS)

@@ -70,6 +70,8 @@ OCCUPATIONS: dict[int, str] = {
     20: "writer",
 }
 MIN_RATING, MAX_RATING = 1, 5
+# How the users table holds a user created through the API without demographics (occupation 0 is a real code)
+UNKNOWN_GENDER, UNKNOWN_AGE, UNKNOWN_OCCUPATION = "", 0, -1
 SECONDS_PER_DAY = 86_400
 
 

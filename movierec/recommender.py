@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from movierec.config import GENRES
+from movierec.config import GENRES, UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
 from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
@@ -42,6 +42,15 @@ def in_batches(model: Model, inputs: dict[str, np.ndarray], batch_size: int) -> 
     return np.concatenate(
         [model({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
     )
+
+
+def known_demographics(gender, age, occupation) -> dict:
+    """A users-table row's demographics, None where the row says unknown (users created without them)."""
+    return {
+        "gender": None if pd.isna(gender) or gender == UNKNOWN_GENDER else str(gender),
+        "age": None if pd.isna(age) or age == UNKNOWN_AGE else int(age),
+        "occupation": None if pd.isna(occupation) or occupation == UNKNOWN_OCCUPATION else int(occupation),
+    }
 
 
 @dataclass
@@ -108,7 +117,7 @@ class Recommender:
         self.movie_rating_mean = stats["mean"].to_numpy(dtype=np.float64)
         self.title_index = TitleIndex(self._titles, self.movie_rating_count)  # forgiving search, built once
         self._demographics = [
-            {"gender": str(g), "age": int(a), "occupation": int(o)}
+            known_demographics(g, a, o)
             for g, a, o in zip(self.users["gender"], self.users["age"], self.users["occupation"], strict=True)
         ]
         all_users = self.users["user_id"].to_numpy()
@@ -126,6 +135,26 @@ class Recommender:
         """
         inputs = ranking_inputs(self.space, user_inputs, user_vectors, np.asarray(movie_rows), self.movie_vectors)
         return in_batches(self._rank_fn, inputs, batch_size)
+
+    def final_order(
+        self, user_inputs: dict, user_vectors: np.ndarray, scores: np.ndarray, candidates: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The two-stage order of each user's retrieved candidates: (order, final scores, predicted ratings).
+
+        scores: (users, catalogue) retrieval scores with excluded movies at -inf; candidates: (users, k) catalogue
+        rows. order[i] sorts candidates[i] best first by the FinalScorer; final and predicted are (users, k).
+        """
+        n, k = candidates.shape
+        if n == 1:  # one user against many rows: the ranker broadcasts the user's inputs
+            pair_inputs, pair_vectors = user_inputs, user_vectors
+        else:
+            pair_inputs, pair_vectors = self.pair_user_inputs(user_inputs, user_vectors, np.repeat(np.arange(n), k))
+        predicted = self.predict_ratings(pair_inputs, pair_vectors, candidates.ravel()).reshape(n, k)
+        scorer = self.final_scorer
+        final = scorer.scores(
+            np.take_along_axis(scores, candidates, axis=1), predicted, scorer.log_normaliser(scores)[:, None]
+        )
+        return np.argsort(-final, axis=1, kind="stable"), final, predicted
 
     @staticmethod
     def pair_user_inputs(user_inputs: dict, user_vectors: np.ndarray, pair_user: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -219,11 +248,10 @@ class Recommender:
         k = min(top_k_retrieve, available)
         if k == 0:
             return []
-        candidates = top_k_rows(scores, k)[0]
-        predicted = self.predict_ratings(user.inputs, user.vector, candidates)
-        final = self.final_scorer.scores(scores[candidates], predicted, self.final_scorer.log_normaliser(scores)[0])
-        order = np.argsort(-final, kind="stable")[:top_n_final]
-        chosen = candidates[order]
+        candidates = top_k_rows(scores, k)
+        order, final, predicted = self.final_order(user.inputs, user.vector, scores[None, :], candidates)
+        order, final, predicted = order[0, :top_n_final], final[0], predicted[0]
+        chosen = candidates[0, order]
         because = self._because(user, chosen)
         return [
             Recommendation(

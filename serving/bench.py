@@ -1,8 +1,9 @@
 """`make bench`: start the real server, measure POST /recommend over HTTP and in-process, print a table.
 
-Figures, not asserts: p50/p95/p99 latency and requests/s at concurrency 1 and 8 on loopback, in-process
-latency of one recommendation, the same request through a naive model.predict path, time from process start
-to first successful response, and the server's peak RSS.
+Figures, not asserts: p50/p95/p99 latency and requests/s at concurrency 1 and 8 on loopback with one worker and
+at concurrency 8 with two (and their ratio), in-process latency of one recommendation and of the user tower, the
+same request through a naive model.predict path, time from process start to first successful response, peak RSS
+per worker, and whether TensorFlow is mapped into any server process.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -53,10 +53,15 @@ class Client:
         return response.status
 
 
-def start_server(artifacts: Path, port: int) -> tuple[subprocess.Popen, float]:
-    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOG_LEVEL": "warning"}
+def start_server(
+    artifacts: Path, port: int, workers: int = 1, env: dict | None = None
+) -> tuple[subprocess.Popen, float]:
+    """`python -m serving --workers N` as `make serve` runs it; returns it and the seconds to a first /recommend.
+    env: extra environment variables (e.g. a throwaway DATABASE_URL)."""
+    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOG_LEVEL": "warning", **(env or {})}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port)], env=env)
+    command = [sys.executable, "-m", "serving", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env)
     body = json.dumps({"user_id": 1}).encode()
     while True:
         if proc.poll() is not None:
@@ -69,66 +74,115 @@ def start_server(artifacts: Path, port: int) -> tuple[subprocess.Popen, float]:
         if time.perf_counter() - start > 120:
             proc.kill()
             raise SystemExit("server did not answer within 120 s")
-        time.sleep(0.02)
+        time.sleep(0.01)
 
 
-def http_load(port: int, bodies: list[bytes], concurrency: int, requests_per_worker: int) -> dict:
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
-    failures = []
+def serving_processes(proc: subprocess.Popen, workers: int) -> list[int]:
+    """The pids that serve requests: the process itself, or uvicorn's worker processes under it."""
+    if workers == 1:
+        return [proc.pid]
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return [int(pid) for pid in children if "serving" in Path(f"/proc/{pid}/cmdline").read_text()] or [
+        int(pid) for pid in children
+    ]
 
-    def worker(i: int) -> None:
-        client = Client(port)
-        for j in range(requests_per_worker):
-            body = bodies[(i * requests_per_worker + j) % len(bodies)]
-            t = time.perf_counter()
-            status = client.post("/recommend", body)
-            latencies[i].append(time.perf_counter() - t)
-            if status != 200:
-                failures.append(status)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    all_ms = np.array([x for per in latencies for x in per]) * 1000
+def loads_tensorflow(pid: int) -> bool:
+    """Whether a process has any TensorFlow shared library mapped (importing tensorflow or keras maps them)."""
+    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def _client_process(args: tuple[int, list[bytes], int, float]) -> list[float]:
+    port, bodies, count, start_at = args
+    client = Client(port)
+    client.get("/health")
+    while time.time() < start_at:
+        time.sleep(0.001)
+    latencies = []
+    for j in range(count):
+        t = time.perf_counter()
+        status = client.post("/recommend", bodies[j % len(bodies)])
+        latencies.append(time.perf_counter() - t if status == 200 else -1.0)
+    return latencies
+
+
+def http_load(port: int, bodies: list[bytes], concurrency: int, requests_per_client: int) -> dict:
+    """`concurrency` client processes (so the load generator is not one GIL-bound process), each with one
+    keep-alive connection sending its requests back to back."""
+    import multiprocessing
+
+    start_at = time.time() + 1.0
+    jobs = [(port, bodies[i::concurrency] or bodies, requests_per_client, start_at) for i in range(concurrency)]
+    with multiprocessing.get_context("fork").Pool(concurrency) as pool:
+        results = pool.map(_client_process, jobs)
+        wall = time.time() - start_at
+    flat = np.array([x for per in results for x in per])
+    ok = flat[flat >= 0] * 1000
     return {
-        "p50": np.percentile(all_ms, 50),
-        "p95": np.percentile(all_ms, 95),
-        "p99": np.percentile(all_ms, 99),
-        "rps": len(all_ms) / wall,
-        "n": len(all_ms),
-        "failures": len(failures),
+        "p50": np.percentile(ok, 50),
+        "p95": np.percentile(ok, 95),
+        "p99": np.percentile(ok, 99),
+        "rps": len(flat) / wall,
+        "n": len(flat),
+        "failures": int((flat < 0).sum()),
     }
 
 
+def run_server(artifacts: Path, bodies: list[bytes], workers: int, levels: tuple[int, ...], requests: int) -> dict:
+    """Start a server with `workers` processes (on a throwaway rating store, never the user's), load it at each
+    concurrency level, and stop it."""
+    import shutil
+    import tempfile
+
+    port = free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="movierec-bench-"))
+    env = {"DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}", "MOVIEREC_DATA_DIR": str(scratch)}
+    proc, first_response_s = start_server(artifacts, port, workers, env=env)
+    try:
+        http_load(port, bodies, max(levels), 50)  # warm every worker's connections and caches
+        results = {c: http_load(port, bodies, c, max(1, requests // c)) for c in levels}
+        pids = serving_processes(proc, workers)
+        rss = [peak_rss_mb(pid) for pid in pids]
+        tensorflow = [loads_tensorflow(pid) for pid in pids]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"levels": results, "start_s": first_response_s, "rss": rss, "tensorflow": tensorflow}
+
+
 def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
-    """The compiled hot path vs a naive path calling model.predict twice per request, same requests."""
+    """The served path (ONNX Runtime + NumPy) vs a naive path calling model.predict twice per request."""
     from movierec.artifacts import load_bundle, recommender_from_bundle
-    from movierec.models.ranking import ranking_inputs
+    from movierec.features.pairs import ranking_inputs
     from movierec.recommender import top_k_rows
 
-    bundle = load_bundle(artifacts)
+    bundle = load_bundle(artifacts, keras_models=True)
     rec = recommender_from_bundle(bundle)
-    for uid in user_ids[:5]:
+    for uid in user_ids[:20]:
         rec.recommend(rec.known_user(uid), 200, 10)
-    fast = []
+    fast, vector_only = [], []
     for i in range(repeats):
         uid = user_ids[i % len(user_ids)]
         t = time.perf_counter()
         rec.recommend(rec.known_user(uid), 200, 10)
         fast.append(time.perf_counter() - t)
+    one_user = rec.space.user_inputs([user_ids[0]])
+    for _ in range(repeats):
+        t = time.perf_counter()
+        rec.user_vectors(one_user)
+        vector_only.append(time.perf_counter() - t)
+
+    user_tower, ranker = bundle.keras_models["user_tower"], bundle.keras_models["ranking_model"]
 
     def naive(uid: int):
         user = rec.known_user(uid)
-        vector = bundle.user_tower.predict(user.inputs, verbose=0)
+        vector = user_tower.predict(user.inputs, verbose=0)
         scores = rec.movie_vectors @ vector[0]
         scores[user.history_rows] = -np.inf
         candidates = top_k_rows(scores, 200)[0]
         inputs = ranking_inputs(rec.space, user.inputs, vector, candidates, rec.movie_vectors)
-        predicted = bundle.ranking_model.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
+        predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
         scorer = rec.final_scorer
         final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
         return candidates[np.argsort(-final, kind="stable")[:10]]
@@ -143,9 +197,120 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     return {
         "fast_p50": np.percentile(fast_ms, 50),
         "fast_p99": np.percentile(fast_ms, 99),
+        "user_tower_p50": np.percentile(np.array(vector_only) * 1000, 50),
         "naive_p50": np.percentile(slow_ms, 50),
         "ratio": np.percentile(slow_ms, 50) / np.percentile(fast_ms, 50),
     }
+
+
+def _timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None) -> float:
+    """One request on a keep-alive connection: seconds taken, or -1.0 unless it answered 200."""
+    t = time.perf_counter()
+    conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+    response = conn.getresponse()
+    response.read()
+    return time.perf_counter() - t if response.status == 200 else -1.0
+
+
+def _mixed_client(args: tuple[int, list[tuple[str, str, bytes]], float]) -> list[tuple[str, float]]:
+    port, operations, start_at = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    _timed(conn, "GET", "/health", None)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    return [(method, _timed(conn, method, path, body)) for method, path, body in operations]
+
+
+def _percentiles(latencies: list[float]) -> dict:
+    values = np.array(latencies)
+    ok = values[values >= 0] * 1000
+    failures = int((values < 0).sum())
+    if not len(ok):  # every request failed: no latency to report
+        return {"p50": float("nan"), "p99": float("nan"), "n": len(values), "failures": failures}
+    return {"p50": np.percentile(ok, 50), "p99": np.percentile(ok, 99), "n": len(values), "failures": failures}
+
+
+def mixed_workload(artifacts: Path, user_ids: list[int], requests: int, seed: int, concurrency: int = 8) -> dict:
+    """Live ratings under load, on a throwaway SQLite store: 90% POST /recommend and 10% PUT rating writes (random
+    dataset users and movies) from `concurrency` client processes; then, at concurrency 1, PUT alone and /recommend
+    for users with live ratings (a created user, and a dataset user whose history goes on)."""
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    from movierec.artifacts import resolve_bundle
+
+    movie_ids = pd.read_parquet(resolve_bundle(artifacts) / "movies.parquet", columns=["movie_id"])["movie_id"].tolist()
+    rng = np.random.default_rng(seed)
+    scratch = Path(tempfile.mkdtemp(prefix="movierec-bench-"))
+    env = {"DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}", "MOVIEREC_DATA_DIR": str(scratch)}
+
+    def put(user_id: int) -> tuple[str, str, bytes]:
+        movie, rating = int(rng.choice(movie_ids)), int(rng.integers(1, 6))
+        return "PUT", f"/users/{user_id}/ratings/{movie}", json.dumps({"rating": rating}).encode()
+
+    def recommend(user_id: int) -> tuple[str, str, bytes]:
+        return "POST", "/recommend", json.dumps({"user_id": user_id, "top_n_final": 10}).encode()  # retrieve 200
+
+    dataset_user = int(user_ids[0])  # these two are kept out of the random traffic
+    plain_user = next(int(u) for u in user_ids if u != dataset_user)
+    pool = [u for u in user_ids if u not in (dataset_user, plain_user)]
+    users = rng.choice(pool, size=requests)
+    operations = [put(int(u)) if rng.random() < 0.1 else recommend(int(u)) for u in users]
+    port = free_port()
+    proc, _ = start_server(artifacts, port, 1, env=env)
+    try:
+        start_at = time.time() + 1.0
+        jobs = [(port, operations[i::concurrency], start_at) for i in range(concurrency)]
+        with multiprocessing.get_context("fork").Pool(concurrency) as clients:
+            results = clients.map(_mixed_client, jobs)
+            wall = time.time() - start_at
+        flat = [x for per in results for x in per]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/users", body=b"{}", headers={"Content-Type": "application/json"})
+        created = json.loads(conn.getresponse().read())["user_id"]
+        for user_id in (created, dataset_user):
+            for movie in rng.choice(movie_ids, size=20, replace=False):
+                _timed(conn, "PUT", f"/users/{user_id}/ratings/{int(movie)}", b'{"rating": 4}')
+        n = max(100, requests // 10)
+        single = {
+            "put_alone": [_timed(conn, *put(int(rng.choice(pool)))) for _ in range(n)],
+            "created": [_timed(conn, *recommend(created)) for _ in range(n)],
+            "dataset": [_timed(conn, *recommend(dataset_user)) for _ in range(n)],
+            "no_live": [_timed(conn, *recommend(plain_user)) for _ in range(n)],  # for comparison
+        }
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "concurrency": concurrency,
+        "rps": len(flat) / wall,
+        "recommend": _percentiles([t for method, t in flat if method == "POST"]),
+        "put": _percentiles([t for method, t in flat if method == "PUT"]),
+        **{key: _percentiles(values) for key, values in single.items()},
+    }
+
+
+def print_mixed(mixed: dict) -> None:
+    """The mixed-workload rows of the table."""
+    c, rec, put = mixed["concurrency"], mixed["recommend"], mixed["put"]
+    label = f"mixed 90% POST /recommend + 10% PUT rating (SQLite), concurrency {c}"
+    print(f"| {label}: /recommend p50 / p99 | {rec['p50']:.2f} / {rec['p99']:.2f} ms ({rec['failures']} failed) |")
+    print(f"| {label}: PUT p50 / p99 | {put['p50']:.2f} / {put['p99']:.2f} ms ({put['failures']} failed) |")
+    print(f"| {label}: throughput | {mixed['rps']:.0f} requests/s ({rec['n'] + put['n']} requests) |")
+    alone = mixed["put_alone"]
+    print(f"| PUT rating (SQLite), concurrency 1: p50 / p99 | {alone['p50']:.2f} / {alone['p99']:.2f} ms |")
+    for key, who in (
+        ("created", "a created user with 20 live ratings"),
+        ("dataset", "a dataset user + 20 live ratings"),
+        ("no_live", "a dataset user, no live ratings"),
+    ):
+        r = mixed[key]
+        print(f"| HTTP POST /recommend, {who}, concurrency 1: p50 / p99 | {r['p50']:.2f} / {r['p99']:.2f} ms |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,16 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     user_ids = rng.integers(1, n_users + 1, size=500).tolist()
     bodies = [json.dumps({"user_id": u, "top_k_retrieve": 200, "top_n_final": 10}).encode() for u in user_ids]
 
-    port = free_port()
-    proc, first_response_s = start_server(args.artifacts, port)
-    try:
-        http_load(port, bodies, 1, 100)  # warm connections and caches
-        results = {c: http_load(port, bodies, c, max(1, args.requests // c)) for c in (1, 8)}
-        rss = peak_rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    one = run_server(args.artifacts, bodies, 1, (1, 8), args.requests)
+    two = run_server(args.artifacts, bodies, 2, (8,), args.requests)
     local = in_process(args.artifacts, user_ids, repeats=500)
+    mixed = mixed_workload(args.artifacts, user_ids, args.requests, args.seed)
 
     print(
         f"\nbundle {manifest['version']}  ({n_users} users, {manifest['counts']['movies']} movies), "
@@ -180,20 +339,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("| measure | value |")
     print("|---|---|")
-    for c, r in results.items():
-        print(
-            f"| HTTP POST /recommend, concurrency {c}: p50 / p95 / p99 | "
-            f"{r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} ms |"
-        )
-        print(
-            f"| HTTP POST /recommend, concurrency {c}: throughput | {r['rps']:.0f} requests/s "
-            f"({r['n']} requests, {r['failures']} failed) |"
-        )
-    print(f"| in-process recommend (NumPy path): p50 / p99 | {local['fast_p50']:.2f} / {local['fast_p99']:.2f} ms |")
+    for label, run in (("1 worker", one), ("2 workers", two)):
+        for c, r in run["levels"].items():
+            print(
+                f"| HTTP POST /recommend, {label}, concurrency {c}: p50 / p95 / p99 | "
+                f"{r['p50']:.2f} / {r['p95']:.2f} / {r['p99']:.2f} ms |"
+            )
+            print(
+                f"| HTTP POST /recommend, {label}, concurrency {c}: throughput | {r['rps']:.0f} requests/s "
+                f"({r['n']} requests, {r['failures']} failed) |"
+            )
+    ratio = two["levels"][8]["rps"] / one["levels"][8]["rps"]
+    print(f"| throughput at concurrency 8, 2 workers / 1 worker | {ratio:.2f}x |")
+    print(
+        f"| in-process recommend (ONNX Runtime + NumPy): p50 / p99 | "
+        f"{local['fast_p50']:.3f} / {local['fast_p99']:.3f} ms |"
+    )
+    print(f"| in-process user tower, one user (ONNX Runtime): p50 | {local['user_tower_p50']:.3f} ms |")
     print(f"| in-process recommend via model.predict: p50 | {local['naive_p50']:.2f} ms |")
-    print(f"| speed-up of the NumPy path over model.predict | {local['ratio']:.0f}x |")
-    print(f"| process start to first successful /recommend | {first_response_s:.2f} s |")
-    print(f"| server peak RSS | {rss:.0f} MB |")
+    print(f"| speed-up of the served path over model.predict | {local['ratio']:.0f}x |")
+    for label, run in (("1 worker", one), ("2 workers", two)):
+        print(f"| process start to first successful /recommend, {label} | {run['start_s']:.2f} s |")
+        rss = " / ".join(f"{mb:.0f}" for mb in run["rss"])
+        print(f"| peak RSS per worker, {label} | {rss} MB |")
+        absent = "absent" if not any(run["tensorflow"]) else "LOADED"
+        print(f"| TensorFlow in the server processes, {label} | {absent} (checked in /proc/<pid>/maps) |")
+    print_mixed(mixed)
     return 0
 
 

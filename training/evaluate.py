@@ -24,7 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ are (default: data/)")
     parser.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports")
+    parser.add_argument(
+        "--streaming-sample",
+        type=int,
+        default=None,
+        help="test events the streaming protocol's two-stage list is scored on (default: the evaluation's; all "
+        "events when there are fewer)",
+    )
+    parser.add_argument("--streaming-seed", type=int, default=None, help="seed of that sample")
     args = parser.parse_args(argv)
+    if args.streaming_sample is not None and args.streaming_sample < 1:
+        parser.error(f"--streaming-sample must be at least 1, got {args.streaming_sample}")
 
     from movierec.artifacts import load_bundle, recommender_from_bundle
     from movierec.data.prepare import load_prepared
@@ -36,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        bundle = load_bundle(args.bundle)
+        bundle = load_bundle(args.bundle, threads=os.cpu_count() or 1)
         data = load_prepared(args.archive, *data_dirs(args.data_dir))
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -50,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = bundle.manifest["config"]
     split = chronological_split(data.ratings, cfg["test_fraction"])
-    result = evaluate(recommender_from_bundle(bundle), split, cfg["retrieve_k"], cfg["final_k"], cfg["recent_days"])
+    streaming = {
+        key: value
+        for key, value in (("streaming_sample", args.streaming_sample), ("streaming_seed", args.streaming_seed))
+        if value is not None
+    }
+    result = evaluate(
+        recommender_from_bundle(bundle), split, cfg["retrieve_k"], cfg["final_k"], cfg["recent_days"], **streaming
+    )
     print_summary(result["metrics"])
     target = args.reports / bundle.version
     for name, content in report_files(result, {"bundle": bundle.version}).items():

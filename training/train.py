@@ -1,4 +1,4 @@
-"""`make train`: data -> features -> retrieval -> ranker -> evaluation -> export, timing each stage."""
+"""`make train`: data -> features -> retrieval -> ranker -> ONNX export -> evaluation -> bundle, timing each stage."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     parser.add_argument("--history-length", type=int, default=defaults.history_length)
     parser.add_argument("--temperature", type=float, default=defaults.retrieval.temperature)
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="rating store whose live ratings are folded into training (default: $DATABASE_URL, else "
+        "movierec.sqlite3 in the data folder when it exists)",
+    )
     args = parser.parse_args(argv)
     cfg = dataclasses.replace(
         defaults,
@@ -72,16 +78,21 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     return args, cfg
 
 
-def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: Path, verbose: int = 1) -> Path:
-    """The whole job; returns the exported bundle folder."""
+def run(
+    cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: Path, verbose: int = 1, live=None
+) -> Path:
+    """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none)."""
     import keras
 
     from movierec.artifacts import save_bundle
+    from movierec.data.live import LiveData, describe, fold_in
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import chronological_split
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.report import report_files
     from movierec.features.space import FeatureSpace
+    from movierec.models.export import to_onnx
+    from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
     from training.fit import fit_ranker, fit_retrieval, movie_vectors
 
@@ -92,8 +103,11 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
         data = prepare_dataset(archive, raw_dir, processed_dir)
         split = chronological_split(data.ratings, cfg.test_fraction)
         print(f"{split.sizes[0]:,} train / {split.sizes[1]:,} test ratings, cut-off {split.cutoff_timestamp}")
+        folded = fold_in(split, data.users, data.movies, live or LiveData.empty())
+        split, users = folded.split, folded.users  # the archive's test split is unchanged
+        print(describe(folded.summary))
     with stage("features", timings):
-        space = FeatureSpace.fit(split.train, data.users, data.movies, cfg.history_length, cfg.recent_days)
+        space = FeatureSpace.fit(split.train, users, data.movies, cfg.history_length, cfg.recent_days)
         print(f"vocabularies: {space.vocab_sizes}")
     with stage("retrieval", timings):
         retrieval = fit_retrieval(space, split.train, cfg, verbose=verbose)
@@ -103,9 +117,21 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
             space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose
         )
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
-    with stage("evaluation", timings):
+    with stage("onnx export", timings):
+        onnx_models = {"user_tower": to_onnx(retrieval.user_tower), "ranking_model": to_onnx(ranker)}
+        threads = os.cpu_count() or 1  # one training process: all cores (the server pins one per worker)
+        served = {name: OnnxModel(graph, f"{name}.onnx", threads) for name, graph in onnx_models.items()}
+        print(", ".join(f"{name}.onnx {len(graph) / 1e6:.1f} MB" for name, graph in onnx_models.items()))
+    with stage("evaluation", timings):  # through the exported graphs: what is evaluated is what is served
         recommender = Recommender(
-            space, retrieval.user_tower, ranker, vectors, data.movies, data.users, split.train, final_scorer
+            space,
+            served["user_tower"],
+            served["ranking_model"],
+            vectors,
+            data.movies,
+            users,
+            split.train,
+            final_scorer,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info}
@@ -115,17 +141,20 @@ def run(cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: P
         extra = {"stage seconds": json.dumps({k: v for k, v in timings.items()}), "peak RSS MB": f"{peak_rss_mb():.0f}"}
         folder = save_bundle(
             output,
-            user_tower=retrieval.user_tower,
-            movie_tower=retrieval.movie_tower,
-            retrieval_model=retrieval,
-            ranking_model=ranker,
+            keras_models={
+                "user_tower": retrieval.user_tower,
+                "movie_tower": retrieval.movie_tower,
+                "retrieval_model": retrieval,
+                "ranking_model": ranker,
+            },
+            onnx_models=onnx_models,
             final_scorer=final_scorer,
             movie_vectors=vectors,
             space=space,
             movies=data.movies,
-            users=data.users,
+            users=users,
             train_ratings=split.train,
-            config=cfg.to_dict(),
+            config={**cfg.to_dict(), "live_ratings": folded.summary},
             metrics=metrics,
             data_sha256=data.sha256,
             timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
@@ -154,6 +183,9 @@ def print_summary(metrics: dict) -> None:
         print(
             f"{name:<18} {r['rmse']:.4f}  {r['mae']:.4f}  {r['rmse_seen_users']:.4f}     {r['rmse_unknown_users']:.4f}"
         )
+    from movierec.evaluation.report import summary_lines  # static hit rates, streaming protocol, reference
+
+    print("\n".join(summary_lines(metrics)))
 
 
 def data_dirs(data_dir: Path | None) -> tuple[Path, Path]:
@@ -163,10 +195,12 @@ def data_dirs(data_dir: Path | None) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args, cfg = parse_args(argv)
+    from movierec.data.live import default_database_url, read_live
     from movierec.errors import MovieRecError
 
     try:
-        run(cfg, args.archive, args.output, *data_dirs(args.data_dir), verbose=0 if args.quiet else 1)
+        live = read_live(args.database_url or default_database_url(args.data_dir))
+        run(cfg, args.archive, args.output, *data_dirs(args.data_dir), verbose=0 if args.quiet else 1, live=live)
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

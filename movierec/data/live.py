@@ -12,19 +12,15 @@ import pandas as pd
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
-from movierec.config import DATA_DIR
+from movierec.config import DATA_DIR, UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
 from movierec.data.split import Split
 from movierec.errors import MovieRecError
 from movierec.store import RatingStore, StoreError, default_url
 from movierec.store.models import Rating, User
 from movierec.store.store import normalise_url
 
-# How a created user's missing demographics are written to the users table: values the FeatureSpace encodes as
-# unknown (index 0, as the API's new-user path does), in the dtypes the validated loader gives (occupation 0 is a
-# real code, "other or not specified", so the unknown occupation is -1).
-UNKNOWN_GENDER = ""
-UNKNOWN_AGE = 0
-UNKNOWN_OCCUPATION = -1
+# A created user's missing demographics go into the users table as movierec.config's UNKNOWN_* values: the
+# FeatureSpace encodes them as unknown (index 0, as the API's new-user path does).
 RATING_COLUMNS = ("user_id", "movie_id", "rating", "timestamp")
 USER_COLUMNS = ("user_id", "gender", "age", "occupation", "zip")
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from movierec.data.split import Split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
-from movierec.evaluation.metrics import mae, ndcg_at_k, precision_at_k, recall_curve, rmse
+from movierec.evaluation.metrics import hits_matrix, mae, ndcg_at_k, precision_at_k, recall_curve, rmse
+from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, streaming_evaluate
 from movierec.recommender import Recommender, top_k_rows
 
 RECALL_KS = (10, 50, 200)
 RELEVANT_RATING = 4
+HIT_KS = (10, 100)
 
 
 def _relevant_sets(test: pd.DataFrame, users: np.ndarray, rows: np.ndarray, keep=None) -> list[set[int]]:
@@ -39,6 +43,18 @@ def _recall_summary(curve: np.ndarray, curve_seen: np.ndarray, curve_cold: np.nd
         out[f"recall@{k}"] = _at(curve, k)
         out[f"recall@{k}_seen_users"] = _at(curve_seen, k)
         out[f"recall@{k}_unknown_users"] = _at(curve_cold, k)
+    return out
+
+
+def _hit_summary(ranked: np.ndarray, relevant: list[set[int]], known: np.ndarray, final_k: int) -> dict:
+    """Static protocol, every test movie relevant: HR@k (any of them in the top k), NDCG@final_k (binary)."""
+    hits = hits_matrix(ranked[:, : max(*HIT_KS, final_k)], relevant)
+    ndcg = ndcg_at_k(ranked, relevant, final_k)
+    out = {}
+    for suffix, mask in (("", np.ones(len(known), bool)), ("_seen_users", known), ("_unknown_users", ~known)):
+        for k in HIT_KS:
+            out[f"hr@{k}{suffix}"] = float(hits[mask, :k].any(axis=1).mean()) if mask.any() else float("nan")
+        out[f"ndcg@{final_k}{suffix}"] = float(ndcg[mask].mean()) if mask.any() else float("nan")
     return out
 
 
@@ -72,8 +88,15 @@ def evaluate(
     final_k: int = 10,
     recent_days: float = 30.0,
     chunk_users: int = 256,
+    streaming_sample: int = DEFAULT_SAMPLE,
+    streaming_seed: int = DEFAULT_SEED,
 ) -> dict:
-    """Every figure of the report. Returns {"metrics": {...}, "curves": {...}, "distributions": {...}}."""
+    """Every figure of the report. Returns {"metrics": {...}, "curves": {...}, "distributions": {...}}.
+
+    Static protocol: each test user's whole test period forecast once from the training period. Streaming
+    protocol (movierec.evaluation.streaming): each test rating forecast from everything its user rated before it;
+    the two-stage list there runs on a seeded sample of streaming_sample events (all when fewer).
+    """
     space, train, test = recommender.space, split.train, split.test
     n_catalog = space.n_catalog
     users = np.unique(test["user_id"].to_numpy())
@@ -107,21 +130,20 @@ def evaluate(
 
     # ---- final list: retrieve k, rank with the ranker, keep final_k ----------------------------------
     top = ranked["two_tower"]
-    scorer = recommender.final_scorer
-    log_norm = scorer.log_normaliser(model_scores)
-    final = np.empty((len(users), final_k), dtype=np.int64)
-    by_rating = np.empty_like(final)  # reference: ordering by the predicted rating alone
+    final_all = np.empty_like(top)  # every retrieved candidate in the two-stage order
+    by_rating = np.empty((len(users), final_k), dtype=np.int64)  # reference: ordering by the predicted rating alone
     for start in range(0, len(users), chunk_users):
         stop = min(start + chunk_users, len(users))
         block = top[start:stop]
-        pair_user = np.repeat(np.arange(start, stop), block.shape[1])
-        pair_inputs, pair_vectors = recommender.pair_user_inputs(user_inputs, user_vectors, pair_user)
-        predicted = recommender.predict_ratings(pair_inputs, pair_vectors, block.ravel())
-        predicted = predicted.reshape(block.shape)
-        candidate_scores = np.take_along_axis(model_scores[start:stop], block, axis=1)
-        expected = scorer.scores(candidate_scores, predicted, log_norm[start:stop, None])
-        final[start:stop] = np.take_along_axis(block, np.argsort(-expected, axis=1, kind="stable")[:, :final_k], 1)
+        order, _, predicted = recommender.final_order(
+            {key: value[start:stop] for key, value in user_inputs.items()},
+            user_vectors[start:stop],
+            model_scores[start:stop],
+            block,
+        )
+        final_all[start:stop] = np.take_along_axis(block, order, axis=1)
         by_rating[start:stop] = np.take_along_axis(block, np.argsort(-predicted, axis=1, kind="stable")[:, :final_k], 1)
+    final = final_all[:, :final_k]
     has_liked = np.array([len(r) > 0 for r in liked])
     liked_sets = [r for r, w in zip(liked, has_liked, strict=True) if w]
     lists = {
@@ -141,6 +163,18 @@ def evaluate(
             f"ndcg@{final_k}_seen_users": float(ndcg[known_liked].mean()) if known_liked.any() else float("nan"),
             f"ndcg@{final_k}_unknown_users": float(ndcg[~known_liked].mean()) if (~known_liked).any() else float("nan"),
         }
+
+    # ---- static protocol with every test movie relevant (hit rate, binary NDCG) -----------------------
+    static = {
+        "two_tower": _hit_summary(top, relevant, known, final_k),
+        "two_stage": _hit_summary(final_all, relevant, known, final_k),
+        **{name: _hit_summary(ranked[name], relevant, known, final_k) for name in ranked if name != "two_tower"},
+    }
+
+    # ---- streaming protocol: each test rating forecast from everything before it ------------------------
+    started = time.perf_counter()
+    streaming = streaming_evaluate(recommender, split, k, streaming_sample, streaming_seed)["metrics"]
+    streaming["seconds"] = round(time.perf_counter() - started, 1)
 
     # ---- rating prediction on every test rating --------------------------------------------------------
     pairs = rating_predictions(recommender, split)
@@ -168,6 +202,8 @@ def evaluate(
         "retrieval": retrieval,
         "final_list": final_metrics,
         "rating": rating,
+        "static": static,
+        "streaming": streaming,
         "counts": {
             "test_users": int(len(users)),
             "test_users_unknown": int((~known).sum()),

@@ -209,7 +209,7 @@ class FeatureSpace:
             index = np.where(cold, UNKNOWN_INDEX, index)
             hist_m = np.where(cold[:, None], 0, hist_m)
             hist_r = np.where(cold[:, None], 0.0, hist_r).astype(np.float32)
-        return self._assemble_user(
+        return self.assemble_user(
             index,
             self.user_gender[rows],
             self.user_age[rows],
@@ -248,7 +248,7 @@ class FeatureSpace:
         def code(encoder: IndexEncoder, value) -> np.ndarray:
             return encoder.transform(np.array([value])) if value is not None else np.zeros(1, np.int32)
 
-        return self._assemble_user(
+        return self.assemble_user(
             code(self.user_ids, user_id),
             code(self.genders, gender),
             code(self.ages, age),
@@ -268,7 +268,8 @@ class FeatureSpace:
         return inputs
 
     @staticmethod
-    def _assemble_user(index, gender, age, occupation, hist_m, hist_r, example_age) -> dict[str, np.ndarray]:
+    def assemble_user(index, gender, age, occupation, hist_m, hist_r, example_age) -> dict[str, np.ndarray]:
+        """User-tower inputs from encoded ids and history arrays (slot 0 = most recent); every builder ends here."""
         count = (hist_m != 0).sum(axis=1)
         mean_rating = np.divide(hist_r.sum(axis=1), count, out=np.zeros(len(count), np.float32), where=count > 0)
         numeric = np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating, example_age]).astype(np.float32)

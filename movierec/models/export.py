@@ -7,8 +7,17 @@ import tempfile
 from pathlib import Path
 
 
+def _call_once(model) -> None:
+    """Keras exports only a model that has been called; a freshly loaded one has not. One call on zeros does it."""
+    import numpy as np
+
+    inputs = {name: np.zeros((1, *tensor.shape[1:]), dtype=tensor.dtype) for name, tensor in model.input.items()}
+    model(inputs, training=False)
+
+
 def to_onnx(model) -> bytes:
     """The model as an ONNX graph with a dynamic batch axis and the Keras input names, as bytes."""
+    _call_once(model)
     with tempfile.TemporaryDirectory(prefix="movierec-onnx-") as folder:
         path = Path(folder) / f"{model.name}.onnx"
         devnull = os.open(os.devnull, os.O_WRONLY)

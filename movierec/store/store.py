@@ -112,8 +112,8 @@ class RatingStore:
             path = self._sqlite_path()
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(
-                self.url, connect_args={"timeout": self.timeout_s, "check_same_thread": False}, pool_pre_ping=True
+            engine = create_engine(  # no pre-ping: a local file has no connection to go stale (one query saved)
+                self.url, connect_args={"timeout": self.timeout_s, "check_same_thread": False}
             )
 
             @event.listens_for(engine, "connect")

@@ -214,7 +214,10 @@ def list_ratings(
     if source in ("all", "live"):
         items += [_item(loaded, r.movie_id, r.rating, r.rated_at, "live") for r in store.ratings_of(user_id)]
     if source in ("all", "dataset") and dataset_user:
-        items += _dataset_items(loaded, user_id)
+        # with source=all a live rating of a movie is the user's current rating of it: the dataset one (or its
+        # copy folded into a retrained bundle) is not listed again
+        rerated = {item.movie_id for item in items} if source == "all" else set()
+        items += [item for item in _dataset_items(loaded, user_id) if item.movie_id not in rerated]
     items.sort(key=lambda item: (item.rated_at, item.source == "live", item.movie_id), reverse=True)
     return RatingsPage(
         user_id=user_id,

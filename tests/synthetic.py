@@ -11,6 +11,15 @@ from movierec.config import AGE_GROUPS, GENRES, OCCUPATIONS
 
 TASTES = ("Animation", "Horror", "Comedy", "Drama", "Action", "Sci-Fi")
 ACCENTED = ("Amélie", "Cité des enfants", "Être et avoir", "Niño", "Señor Müller", "Crème brûlée")
+# MovieLens-style titles (trailing articles, a Roman numeral, a superscript) for the title search; the year stays the
+# generated one (these ids were picked so that it is the real film's year), so the data is otherwise unchanged.
+REAL_STYLE = {
+    6: "Alien³",
+    46: "Godfather, The",
+    61: "Star Wars: Episode IV - A New Hope",
+    64: "Dîner de cons, Le",
+    85: "Toy Story",
+}
 
 
 def synthetic_files(n_users: int = 240, n_movies: int = 160, seed: int = 0) -> dict[str, bytes]:
@@ -24,6 +33,7 @@ def synthetic_files(n_users: int = 240, n_movies: int = 160, seed: int = 0) -> d
         name = f"{ACCENTED[i % len(ACCENTED)]} {i}" if i % 7 == 0 else f"Movie {i}"
         if i % 11 == 0:
             name = f"Saga: Part {i}"
+        name = REAL_STYLE.get(i, name)
         title = name if i == n_movies else f"{name} ({1950 + (i * 7) % 50})"  # the last one has no year
         movies.append(f"{i}::{title}::{genres}")
         movie_genre.append(main)

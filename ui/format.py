@@ -1,40 +1,84 @@
-"""Small display helpers shared by the pages (labels, stars, result tables)."""
+"""Small display helpers shared by the pages: readable titles, stars, genre chips, labels."""
 
 from __future__ import annotations
 
-import pandas as pd
+import re
+
+# MovieLens moves leading articles to the end: "Godfather, The (1972)", "Dîner de cons, Le (1998)"
+TRAILING_ARTICLE = re.compile(
+    r"^(?P<body>.+), (?P<article>The|A|An|Le|La|Les|L'|Il|El|Die|Der|Das|Lo|Los|Las)$", re.IGNORECASE
+)
+YEAR = re.compile(r"\s*\(\s*\d{4}\s*\)\s*$")
+AKA = re.compile(r"^(?P<main>[^(]+?)\s*\((?P<aka>[^)]+)\)$")
+GENRE_COLOURS = {
+    "Action": "red",
+    "Adventure": "orange",
+    "Animation": "violet",
+    "Children's": "violet",
+    "Comedy": "orange",
+    "Crime": "gray",
+    "Documentary": "gray",
+    "Drama": "blue",
+    "Fantasy": "violet",
+    "Film-Noir": "gray",
+    "Horror": "red",
+    "Musical": "green",
+    "Mystery": "blue",
+    "Romance": "red",
+    "Sci-Fi": "green",
+    "Thriller": "gray",
+    "War": "gray",
+    "Western": "orange",
+}
+
+
+def _front_article(title: str) -> str:
+    match = TRAILING_ARTICLE.match(title.strip())
+    if not match:
+        return title.strip()
+    article = match["article"]
+    return f"{article}{match['body']}" if article.endswith("'") else f"{article} {match['body']}"
+
+
+def display_title(title: str) -> str:
+    """ "Godfather, The (1972)" -> "The Godfather"; an alternative title in brackets is kept, articles fixed too."""
+    title = YEAR.sub("", title)
+    aka = AKA.match(title)
+    if aka:
+        return f"{_front_article(aka['main'])} ({_front_article(aka['aka'])})"
+    return _front_article(title)
 
 
 def stars(rating: float) -> str:
-    full = int(round(rating))
-    return "★" * full + "☆" * (5 - full) + f" {rating:.2f}"
+    """Five stars, filled to the nearest whole star: 4.2 -> ★★★★☆."""
+    full = max(0, min(5, int(round(rating))))
+    return "★" * full + "☆" * (5 - full)
 
 
-def recommendations_table(recommendations: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "rank": r["rank"],
-                "title": r["title"],
-                "year": r["year"],
-                "genres": ", ".join(r["genres"]),
-                "predicted rating": stars(r["predicted_rating"]),
-                "relevance": f"{r['ranking_score']:.2e}",
-                "retrieval score": round(r["retrieval_score"], 3),
-                "because you rated": (
-                    f"{r['because']['title']} ({r['because']['rating']:.0f}★)" if r["because"] else "—"
-                ),
-            }
-            for r in recommendations
-        ]
-    )
+def genre_chips(genres: list[str]) -> str:
+    """Markdown badges, one per genre."""
+    return " ".join(f":{GENRE_COLOURS.get(g, 'gray')}-badge[{g}]" for g in genres)
 
 
-def movies_table(movies: list[dict], score_key: str | None = None) -> pd.DataFrame:
-    rows = []
-    for m in movies:
-        row = {"title": m["title"], "year": m["year"], "genres": ", ".join(m["genres"])}
-        if score_key:
-            row[score_key] = round(m[score_key], 3)
-        rows.append(row)
-    return pd.DataFrame(rows)
+def escape(text: str) -> str:
+    """Text that Streamlit markdown shows literally (titles contain '*', '[', '$' at times)."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|$~:])", r"\\\1", text)
+
+
+def movie_heading(title: str, year: int | None) -> str:
+    shown = escape(display_title(title))
+    return f"**{shown}** · {year}" if year else f"**{shown}**"
+
+
+def profile_line(user: dict, vocabulary: dict) -> str:
+    """ "female · 25-34 · programmer · 53 ratings" from GET /user/{id} and GET /vocabulary."""
+    parts = []
+    if user.get("gender"):
+        parts.append(vocabulary["genders"].get(user["gender"], user["gender"]))
+    if user.get("age") is not None:
+        parts.append(vocabulary["age_groups"].get(str(user["age"]), str(user["age"])))
+    if user.get("occupation") is not None:
+        parts.append(vocabulary["occupations"].get(str(user["occupation"]), str(user["occupation"])))
+    count = user["rating_count"]
+    parts.append(f"{count} rating{'s' if count != 1 else ''}" if count else "no ratings yet")
+    return " · ".join(parts)

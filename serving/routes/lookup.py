@@ -8,8 +8,18 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from movierec.config import AGE_GROUPS, GENRES, OCCUPATIONS
-from serving.deps import LoadedDep
-from serving.schemas import Movie, MovieRef, MovieSearchResult, SimilarMovie, SimilarResponse, User
+from serving.deps import LoadedDep, StoreDep
+from serving.errors import responses
+from serving.schemas import (
+    MAX_ID,
+    ExampleUsers,
+    Movie,
+    MovieRef,
+    MovieSearchResult,
+    SimilarMovie,
+    SimilarResponse,
+    User,
+)
 from serving.state import Loaded
 
 router = APIRouter(tags=["catalogue"])
@@ -43,14 +53,21 @@ def movie_row(loaded: Loaded, movie_id: int) -> int:
     return int(catalogue_rows(loaded, [movie_id])[0])
 
 
-@router.get("/user/{user_id}", response_model=User, summary="A user's demographics and training-period favourites")
+@router.get(
+    "/user/{user_id}",
+    response_model=User,
+    summary="A user's demographics and favourites (dataset and live ratings)",
+    responses=responses(404, 422, 503),
+)
 def get_user(
-    loaded: LoadedDep, user_id: Annotated[int, Path(ge=1, examples=[1])], top: Annotated[int, Query(ge=1, le=100)] = 10
+    loaded: LoadedDep,
+    store: StoreDep,
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> User:
-    try:
-        user = loaded.recommender.known_user(user_id)
-    except KeyError:
-        raise user_not_found(loaded, user_id) from None
+    from serving.routes.users import user_context  # imported here: users.py imports this module's helpers
+
+    user = user_context(loaded, store, user_id)  # dataset users and users created with POST /users; 404 otherwise
     return User(
         user_id=user_id,
         **user.demographics,
@@ -59,8 +76,13 @@ def get_user(
     )
 
 
-@router.get("/movie/{movie_id}", response_model=Movie, summary="Title, genres, year and training-period ratings")
-def get_movie(loaded: LoadedDep, movie_id: Annotated[int, Path(ge=1, examples=[1])]) -> Movie:
+@router.get(
+    "/movie/{movie_id}",
+    response_model=Movie,
+    summary="Title, genres, year and training-period ratings",
+    responses=responses(404, 422, 503),
+)
+def get_movie(loaded: LoadedDep, movie_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]) -> Movie:
     return Movie(**loaded.recommender.movie(movie_row(loaded, movie_id)))
 
 
@@ -68,9 +90,12 @@ def get_movie(loaded: LoadedDep, movie_id: Annotated[int, Path(ge=1, examples=[1
     "/movie/{movie_id}/similar",
     response_model=SimilarResponse,
     summary="Nearest movies by cosine of the movie-tower vectors",
+    responses=responses(404, 422, 503),
 )
 def similar(
-    loaded: LoadedDep, movie_id: Annotated[int, Path(ge=1, examples=[1])], k: Annotated[int, Query(ge=1, le=100)] = 10
+    loaded: LoadedDep,
+    movie_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SimilarResponse:
     row = movie_row(loaded, movie_id)
     rec = loaded.recommender
@@ -89,14 +114,44 @@ def similar(
     return SimilarResponse(movie=Movie(**rec.movie(row)), similar=neighbours)
 
 
-@router.get("/movies", response_model=MovieSearchResult, summary="Search the catalogue by title")
+@router.get(
+    "/movies",
+    response_model=MovieSearchResult,
+    summary="Search the catalogue by title, forgivingly",
+    description='Case, accents, punctuation, a leading or trailing article ("Godfather, The" = "the godfather"), '
+    'word order and Roman numerals ("Star Wars IV") do not matter. Best match first (whole title, title start, '
+    "every word, some words), then the most rated; `total` counts every match before `limit`.",
+    responses=responses(422, 503),
+)
 def search(
     loaded: LoadedDep,
-    q: Annotated[str, Query(min_length=1, max_length=100, examples=["star wars"])],
+    q: Annotated[str, Query(min_length=1, max_length=100, examples=["the godfather"])],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> MovieSearchResult:
     rec = loaded.recommender
-    return MovieSearchResult(movies=[Movie(**rec.movie(r)) for r in rec.search(q, limit)])
+    found = rec.search(q, limit)
+    return MovieSearchResult(total=found.total, movies=[Movie(**rec.movie(r)) for r in found.rows])
+
+
+@router.get(
+    "/users/examples",
+    response_model=ExampleUsers,
+    summary="Dataset users to start from: one with a rich training history, one with none",
+    responses=responses(503),
+)
+def example_users(loaded: LoadedDep) -> ExampleUsers:
+    user_ids = loaded.bundle.users["user_id"].to_numpy()
+    counts = (
+        loaded.bundle.train_ratings["user_id"].value_counts().reindex(user_ids, fill_value=0).to_numpy().astype(int)
+    )
+    threshold = np.quantile(counts, 0.9)
+    rich = int(user_ids[counts >= threshold].min())
+    none = user_ids[counts == 0]
+    return ExampleUsers(
+        rich_history=rich,
+        rich_history_ratings=int(counts[user_ids == rich][0]),
+        no_history=int(none.min()) if len(none) else None,
+    )
 
 
 @router.get("/vocabulary", summary="Genres and the ML-1M demographic codes with their labels")

@@ -1,7 +1,9 @@
-"""Each Streamlit page with the HTTP layer mocked (streamlit.testing AppTest)."""
+"""Each Streamlit page with the HTTP layer replaced by a small in-memory API (streamlit.testing AppTest)."""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import api
+from ui.format import display_title, genre_chips, stars
 
 VOCABULARY = {
     "genres": ["Action", "Animation", "Comedy", "Horror"],
@@ -24,17 +27,26 @@ STATS = {
     "train_ratings": 800167,
     "bundle_version": "v1",
     "metrics": {
-        "retrieval": {
-            "two_tower": {"recall@10": 0.05, "recall@50": 0.17, "recall@200": 0.41},
-            "popularity_all": {"recall@10": 0.04, "recall@50": 0.15, "recall@200": 0.36},
+        "retrieval": {  # keys deliberately out of K order: the page orders them
+            "two_tower": {"recall@200": 0.41, "recall@10": 0.05, "recall@50": 0.17, "recall@200_unknown_users": 0.4},
+            "popularity_all": {"recall@50": 0.15, "recall@200": 0.36, "recall@10": 0.04},
         },
         "final_list": {"two_stage": {"ndcg@10": 0.3, "precision@10": 0.25}},
+        "streaming": {
+            "all_events": {
+                "retrieval": {"hr@100": 0.3, "hr@10": 0.066, "ndcg@10": 0.033, "hr@10_unknown_users": float("nan")},
+                "popularity_all": {"hr@10": 0.044, "hr@100": 0.2, "ndcg@10": 0.022},
+            },
+            "sample_events": {"two_stage": {"hr@10": 0.07, "hr@100": 0.31, "ndcg@10": 0.035}},
+            "events": {"all": 200042, "seen_users": 104540, "unknown_users": 95502},
+        },
         "rating": {
             "ranker": {"rmse": 0.9, "rmse_seen_users": 0.87, "rmse_unknown_users": 0.95},
             "bias": {"rmse": 0.95, "rmse_seen_users": 0.92, "rmse_unknown_users": 0.98},
         },
     },
 }
+EXAMPLES = {"rich_history": 10, "rich_history_ratings": 400, "no_history": 1}
 MOVIE = {
     "movie_id": 1,
     "title": "Toy Story (1995)",
@@ -43,60 +55,124 @@ MOVIE = {
     "rating_count": 1200,
     "rating_mean": 4.15,
 }
-RECOMMENDATIONS = {
-    "user_id": 1,
-    "gender": "F",
-    "age": 1,
-    "occupation": 10,
-    "server_ms": 1.2,
-    "recommendations": [
-        {
-            "rank": 1,
-            "movie_id": 2,
-            "title": "Jumanji (1995)",
-            "genres": ["Adventure"],
-            "year": 1995,
-            "ranking_score": 0.004,
-            "predicted_rating": 4.2,
-            "retrieval_score": 0.8,
-            "because": {"movie_id": 1, "title": "Toy Story (1995)", "rating": 5},
-        },
-        {
-            "rank": 2,
-            "movie_id": 3,
-            "title": "Heat (1995)",
-            "genres": ["Action"],
-            "year": 1995,
-            "ranking_score": 0.003,
-            "predicted_rating": 3.9,
-            "retrieval_score": 0.7,
-            "because": None,
-        },
-    ],
-}
+GODFATHER = MOVIE | {"movie_id": 858, "title": "Godfather, The (1972)", "genres": ["Drama"], "year": 1972}
 
 
-def fake_request(method, path, **kwargs):
-    if path == "/vocabulary":
-        return VOCABULARY, 1.0
-    if path == "/stats":
-        return STATS, 1.0
-    if path.startswith("/user/"):
-        return {
-            "user_id": 1,
-            "gender": "F",
-            "age": 1,
-            "occupation": 10,
-            "rating_count": 53,
-            "top_rated": [{"movie_id": 1, "title": "Toy Story (1995)", "rating": 5.0}],
-        }, 1.0
-    if path == "/movies":
-        return {"movies": [MOVIE]}, 1.0
-    if path.endswith("/similar"):
-        return {"movie": MOVIE, "similar": [MOVIE | {"movie_id": 2, "title": "Aladdin (1992)", "similarity": 0.9}]}, 1.0
-    if path == "/recommend":
-        return RECOMMENDATIONS, 3.0
-    raise AssertionError(f"unexpected {method} {path}")
+def recommendation(rank, movie_id, title, because=None):
+    return {
+        "rank": rank,
+        "movie_id": movie_id,
+        "title": title,
+        "genres": ["Adventure"],
+        "year": 1995,
+        "ranking_score": 0.00393,
+        "predicted_rating": 4.2,
+        "retrieval_score": 0.8,
+        "because": because,
+    }
+
+
+class FakeApi:
+    """The endpoints the UI calls, answering like the real API; records what was asked."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, dict]] = []
+        self.live: dict[int, dict[int, int]] = {}  # user -> movie -> rating
+        self.next_user = 6041
+
+    def ratings_of(self, user_id: int) -> list[dict]:
+        items = [
+            {
+                "movie_id": m,
+                "title": "Jumanji (1995)",
+                "rating": r,
+                "rated_at": "2025-01-01T00:00:00Z",
+                "source": "live",
+            }
+            for m, r in self.live.get(user_id, {}).items()
+        ]
+        if user_id == 10:
+            items.append(
+                {
+                    "movie_id": 1,
+                    "title": MOVIE["title"],
+                    "rating": 5,
+                    "rated_at": "2000-05-01T00:00:00Z",
+                    "source": "dataset",
+                }
+            )
+        return items
+
+    def __call__(self, method, path, timeout=None, **kwargs):
+        self.calls.append((method, path, kwargs.get("json") or kwargs.get("params") or {}))
+        if path == "/health":
+            return {"status": "ready"}, 1.0
+        if path == "/vocabulary":
+            return VOCABULARY, 1.0
+        if path == "/stats":
+            return STATS, 1.0
+        if path == "/users/examples":
+            return EXAMPLES, 1.0
+        if match := re.fullmatch(r"/user/(\d+)", path):
+            user_id = int(match[1])
+            if user_id == 99999:
+                raise api.ApiError("user_id 99999 not found: dataset users are 1-6040", 404)
+            rated = user_id == 10
+            return {
+                "user_id": user_id,
+                "gender": "F",
+                "age": 25,
+                "occupation": 12,
+                "rating_count": 1 if rated else 0,
+                "top_rated": [{"movie_id": 1, "title": MOVIE["title"], "rating": 5.0}] if rated else [],
+            }, 1.0
+        if match := re.fullmatch(r"/users/(\d+)/ratings", path):
+            items = self.ratings_of(int(match[1]))
+            return {
+                "user_id": int(match[1]),
+                "source": "all",
+                "total": len(items),
+                "limit": 1000,
+                "offset": 0,
+                "ratings": items,
+            }, 1.0
+        if match := re.fullmatch(r"/users/(\d+)/ratings/(\d+)", path):
+            self.live.setdefault(int(match[1]), {})[int(match[2])] = kwargs["json"]["rating"]
+            return {"user_id": int(match[1]), "movie_id": int(match[2]), "rating": kwargs["json"]["rating"]}, 1.0
+        if path == "/users" and method == "POST":
+            self.next_user += 1
+            return {"user_id": self.next_user - 1}, 1.0
+        if path == "/movies":
+            query = kwargs["params"]["q"]
+            found = [GODFATHER] if "godfather" in query else [MOVIE]
+            return {"total": 37 if query == "a" else len(found), "movies": found}, 1.0
+        if re.fullmatch(r"/movie/\d+", path):
+            return MOVIE, 1.0
+        if path.endswith("/similar"):
+            return {
+                "movie": MOVIE,
+                "similar": [MOVIE | {"movie_id": 2, "title": "Aladdin (1992)", "similarity": 0.9}],
+            }, 1.0
+        if path == "/recommend":
+            body = kwargs["json"]
+            user_id = body.get("user_id")
+            recs = [
+                recommendation(1, 2, "Jumanji (1995)", {"movie_id": 1, "title": "Toy Story (1995)", "rating": 5}),
+                recommendation(2, 3, "Heat (1995)"),
+            ]
+            if not body.get("exclude_seen", True):  # a seen movie; the API may name it as its own reason
+                recs.append(
+                    recommendation(3, 1, "Toy Story (1995)", {"movie_id": 1, "title": "Toy Story (1995)", "rating": 5})
+                )
+            return {
+                "user_id": user_id,
+                "gender": "F",
+                "age": 25,
+                "occupation": 12,
+                "server_ms": 1.2,
+                "recommendations": recs,
+            }, 3.0
+        raise AssertionError(f"unexpected {method} {path}")
 
 
 @pytest.fixture(autouse=True)
@@ -107,74 +183,144 @@ def clean_cache():
 
 
 @pytest.fixture()
-def mocked_api(monkeypatch):
-    monkeypatch.setattr(api, "_request", fake_request)
+def fake(monkeypatch) -> FakeApi:
+    fake = FakeApi()
+    monkeypatch.setattr(api, "_request", fake)
+    return fake
 
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
 
 
-def run(page: str) -> AppTest:
-    return AppTest.from_file(str(UI_DIR / "views" / f"{page}.py"), default_timeout=30).run()
+def run(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(UI_DIR / "views" / f"{page}.py"), default_timeout=30)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
 
 
 def test_ui_never_imports_tensorflow_or_model_code():
     import subprocess
 
-    probe = "import sys, ui.api, ui.format; sys.exit('tensorflow' in sys.modules or 'movierec' in sys.modules)"
+    probe = "import sys, ui.api, ui.format, ui.cards, ui.prefs; sys.exit('tensorflow' in sys.modules or 'movierec' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], cwd=UI_DIR.parent).returncode == 0
     for path in UI_DIR.rglob("*.py"):
-        text = path.read_text()
-        assert "tensorflow" not in text and "import movierec" not in text and "from movierec" not in text, path
+        source = path.read_text()
+        assert "tensorflow" not in source and "import movierec" not in source and "from movierec" not in source, path
 
 
-def test_recommend_page_shows_table(mocked_api):
+def test_display_helpers():
+    assert display_title("Godfather, The (1972)") == "The Godfather"
+    assert display_title("Dîner de cons, Le (1998)") == "Le Dîner de cons"
+    assert display_title("Cité des enfants perdus, La (City of Lost Children, The) (1995)") == (
+        "La Cité des enfants perdus (The City of Lost Children)"
+    )
+    assert display_title("Movie 160") == "Movie 160"
+    assert stars(4.2) == "★★★★☆" and stars(0.2) == "☆☆☆☆☆"
+    assert genre_chips(["Drama", "Sci-Fi"]) == ":blue-badge[Drama] :green-badge[Sci-Fi]"
+
+
+def test_recommend_page_opens_on_a_rich_user_with_the_list_shown(fake):
     at = run("recommend")
     assert not at.exception and not at.error
-    assert "User 1" in at.markdown[0].value
-    at.button[0].click().run()  # random user
-    assert 1 <= at.number_input[0].value <= 6040
-    at.button[1].click().run()  # the form's Recommend button
-    assert not at.error
-    frames = [df.value for df in at.dataframe]
-    table = frames[-1]
-    assert list(table["title"]) == ["Jumanji (1995)", "Heat (1995)"]
-    assert table["predicted rating"][0].startswith("★★★★☆")
-    assert "Toy Story" in table["because you rated"][0]
-    assert any("API latency" in c.value for c in at.caption)
+    assert at.number_input(key="user").value == EXAMPLES["rich_history"]
+    shown = text(at)
+    assert "**User 10**" in shown
+    assert "**Jumanji** · 1995" in shown and "Because you rated *Toy Story* ★★★★★" in shown
+    assert "3.93e-03" not in shown and "0.393%" in shown  # technical scores in plain numbers, in the details
+    assert "Recommend" not in [b.label for b in at.button]
+    recommend = [c for c in fake.calls if c[1] == "/recommend"]
+    assert recommend and recommend[-1][2]["user_id"] == 10  # no button to press
 
 
-def test_new_user_page_needs_three_ratings_then_recommends(mocked_api):
+def test_recommend_page_takes_the_user_from_the_url(fake):
+    at = run("recommend", user="1")
+    assert not at.exception
+    assert at.number_input(key="user").value == 1
+    assert "has not rated anything yet" in at.info[0].value
+    assert [c[2]["user_id"] for c in fake.calls if c[1] == "/recommend"] == [1]
+
+
+def test_unknown_user_gets_a_message_and_no_list(fake):
+    at = run("recommend", user="99999")
+    assert not at.exception
+    assert "No list for user 99999" in at.warning[0].value and "1-6040" in at.warning[0].value
+    assert not [c for c in fake.calls if c[1] == "/recommend"]
+
+
+def test_seen_movies_are_badged_never_explained_by_themselves(fake):
+    at = run("recommend")
+    at.toggle(key="seen").set_value(True).run()
+    assert not at.exception
+    shown = text(at)
+    assert "Already rated" in shown
+    toy_story = next(m.value for m in at.markdown if "**Toy Story**" in m.value)
+    assert "Already rated" in toy_story and "Because" not in toy_story
+    assert [c[2]["exclude_seen"] for c in fake.calls if c[1] == "/recommend"][-1] is False
+
+
+def test_new_user_page_states_limits_creates_a_user_and_recommends(fake):
     at = run("new_user")
     assert not at.exception
-    assert "Rate at least 3" in at.info[0].value
-    at.text_input[0].input("toy").run()
-    at.session_state["my_ratings"] = {
-        1: {"title": "Toy Story", "rating": 5},
-        2: {"title": "Jumanji", "rating": 4},
-        3: {"title": "Heat", "rating": 2},
-    }
+    assert any("Rate as many movies as you like" in m.value for m in at.markdown)
+    at.button[0].click().run()  # the form's "Create my profile"
+    assert not at.exception
+    assert at.query_params["me"] == ["6041"] or at.query_params["me"] == "6041"
+    assert "You are user **6041**" in at.success[0].value and "/new?me=6041" in at.success[0].value
+    at.text_input(key="new_query").input("the godfather").run()
+    assert "1 title matches “the godfather”" in text(at)
+    for movie_id in (858, 1, 2):
+        fake.live.setdefault(6041, {})[movie_id] = 5
+    st.cache_data.clear()  # written behind the page's back (the page itself forgets its cache on writes)
     at.run()
-    assert not at.exception and not at.error
-    assert list(at.dataframe[-1].value["title"]) == ["Jumanji (1995)", "Heat (1995)"]
-    labels = at.selectbox[0].options
-    assert "25-34" in labels
+    assert not at.exception
+    assert any(h.value == "Your ratings (3)" for h in at.subheader)
+    assert "**Jumanji** · 1995" in text(at)
 
 
-def test_similar_page(mocked_api):
+def test_similar_page(fake):
     at = run("similar")
     assert not at.exception and not at.error
-    assert list(at.dataframe[0].value["title"]) == ["Aladdin (1992)"]
+    assert "1 title matches “Toy Story”" in text(at)
+    assert "**Aladdin** · 1995 · 90% similar" in text(at)
 
 
-def test_about_page_shows_metrics(mocked_api):
+def test_search_says_when_the_list_is_cut(fake):
+    at = run("similar")
+    at.text_input(key="similar_query").input("a").run()
+    assert "37 titles match “a”; the best 1 are listed" in text(at)
+
+
+def test_about_page_orders_by_k_and_explains_metrics(fake):
     at = run("about")
     assert not at.exception and not at.error
-    assert len(at.dataframe) == 3
+    recall = at.dataframe[0].value
+    assert list(recall.columns)[:3] == ["recall@10, all users", "recall@50, all users", "recall@200, all users"]
+    assert "Our model (two-tower)" in recall.index and "two_tower" not in recall.index
+    shown = text(at)
+    for phrase in ("Static protocol", "Streaming protocol", "Recall@K", "NDCG@10", "RMSE"):
+        assert phrase in shown, phrase
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    recall_chart, rmse_chart, streaming_chart = charts
+    assert streaming_chart["encoding"]["x"]["sort"] == [10, 100]
+    streaming = at.dataframe[-2].value  # the streaming table, then the reference figures
+    assert list(streaming.columns) == ["hr@10, all users", "hr@100, all users", "ndcg@10, all users"]
+    assert set(streaming.index) == {
+        "Our model, first stage only",
+        "Most popular overall",
+        "Our model (retrieve, then rank)",
+    }
+    assert recall_chart["encoding"]["x"]["sort"] == [10, 50, 200]
+    assert recall_chart["encoding"]["x"]["axis"]["labelAngle"] == 0
+    assert rmse_chart["encoding"]["x"]["scale"]["zero"] is False  # the differences that matter stay visible
 
 
-@pytest.mark.parametrize("page", ["recommend", "new_user", "similar", "about"])
-def test_api_down_shows_clear_error(page, monkeypatch):
+@pytest.mark.parametrize("page", ["recommend", "new_user", "profile", "similar", "about"])
+def test_api_down_shows_a_banner_with_retry(page, monkeypatch):
     monkeypatch.setenv("API_URL", "http://127.0.0.1:9")
 
     def refuse(*args, **kwargs):
@@ -183,13 +329,16 @@ def test_api_down_shows_clear_error(page, monkeypatch):
     monkeypatch.setattr(api.requests, "request", refuse)
     at = run(page)
     assert not at.exception
-    assert at.error and "http://127.0.0.1:9" in at.error[0].value and "make serve" in at.error[0].value
+    assert at.error and "not answering" in at.error[0].value
+    assert any("http://127.0.0.1:9" in c.value for c in at.caption)
+    assert at.button(key="api_retry").label == "Retry"
 
 
 def test_api_error_status_is_shown(monkeypatch):
     class Response:
         status_code = 503
         text = "no bundle"
+        content = b"{}"
 
         def json(self):
             return {"detail": "no bundle loaded yet"}
@@ -197,3 +346,14 @@ def test_api_error_status_is_shown(monkeypatch):
     monkeypatch.setattr(api.requests, "request", lambda *a, **k: Response())
     at = run("about")
     assert at.error and "503" in at.error[0].value and "no bundle loaded yet" in at.error[0].value
+
+
+def test_profile_page_charts_ratings_over_time_and_genre_mix(fake):
+    at = run("profile", user="10")
+    assert not at.exception and not at.error
+    charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert len(charts) == 2
+    over_time, mix = charts
+    assert over_time["encoding"]["y"]["title"] == "ratings given"
+    assert mix["encoding"]["color"]["field"] == "list"
+    assert "★★★★★ · Toy Story · 2000-05-01" in text(at)

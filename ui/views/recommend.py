@@ -1,71 +1,58 @@
-"""Recommend page: pick a MovieLens user, see their profile, get two-stage recommendations."""
+"""Recommend page: choose a user (in the URL), see their list at once, rate movies in place."""
 
-import random
-
-import pandas as pd
 import streamlit as st
 
-from ui import api
-from ui.format import recommendations_table
+from ui import api, cards, prefs
+from ui.format import display_title, escape, profile_line
 
-st.title("Recommendations for a MovieLens user")
+st.title("Movies for you")
 
-try:
-    vocabulary = api.get("/vocabulary")
-    stats = api.get("/stats")
-except api.ApiError as error:
-    api.show_error(error)
-
-n_users, n_movies = stats["users"], stats["movies"]
-if "user_id" not in st.session_state:
-    st.session_state.user_id = 1
-
-left, right = st.columns([3, 1])
-with right:
-    if st.button("Random user", icon=":material/casino:", use_container_width=True):
-        st.session_state.user_id = random.randint(1, n_users)
-with left:
-    st.number_input(f"User id (1-{n_users})", min_value=1, max_value=n_users, step=1, key="user_id")
-user_id = int(st.session_state.user_id)
+vocabulary = api.or_trouble(api.get, "/vocabulary")
+stats = api.or_trouble(api.get, "/stats")
+example = prefs.examples()
+user_id = prefs.user_picker(stats["users"], example)
 
 try:
-    user = api.get(f"/user/{user_id}")
+    user = api.or_trouble(api.get, f"/user/{user_id}")
 except api.ApiError as error:
-    api.show_error(error)
+    reason = prefs.unknown_user(user_id, stats["users"]) if error.status == 404 else str(error)
+    st.warning(f"No list for user {user_id}. {reason}", icon=":material/person_off:")
+    st.stop()
 
-age = vocabulary["age_groups"].get(str(user["age"]), user["age"])
-occupation = vocabulary["occupations"].get(str(user["occupation"]), user["occupation"])
-gender = vocabulary["genders"].get(user["gender"], user["gender"])
-st.markdown(f"**User {user_id}** · {gender} · {age} · {occupation} · {user['rating_count']} ratings before the cut-off")
+st.markdown(f"**User {user_id}** · {profile_line(user, vocabulary)}")
 if user["top_rated"]:
-    with st.expander("Movies this user rated highly", expanded=False):
-        st.dataframe(pd.DataFrame(user["top_rated"])[["title", "rating"]], hide_index=True, use_container_width=True)
+    favourites = ", ".join(f"*{escape(display_title(m['title']))}*" for m in user["top_rated"][:3])
+    st.caption(f"Loves {favourites}. More on the Profile page.")
 else:
-    st.info("This user has no ratings before the cut-off: recommendations come from demographics alone.")
+    st.info(
+        "This user has not rated anything yet, so the list comes from age, gender and occupation alone. "
+        "Rate a movie below and the list follows at once.",
+        icon=":material/info:",
+    )
 
-with st.form("recommend"):
-    c1, c2, c3 = st.columns(3)
-    top_k = c1.slider("Candidates retrieved", 10, min(1000, n_movies), min(200, n_movies), step=10)
-    top_n = c2.slider("Results shown", 1, 50, 10)
-    genres = c3.multiselect("Only these genres (optional)", vocabulary["genres"])
-    exclude_seen = st.checkbox("Hide movies the user already rated", value=True)
-    submitted = st.form_submit_button("Recommend", type="primary")
+settings = prefs.list_settings(vocabulary["genres"], stats["movies"])
+payload = {
+    "user_id": user_id,
+    "top_k_retrieve": settings["k"],
+    "top_n_final": min(settings["n"], settings["k"]),
+    "exclude_seen": not settings["seen"],
+}
+if settings["genres"]:
+    payload["genres"] = settings["genres"]
+cards.flash()
+try:
+    body, latency_ms = api.or_trouble(api.send, "POST", "/recommend", payload)
+except api.ApiError as error:
+    st.warning(f"No list: {error}")
+    st.stop()
+rated = {}
+if settings["seen"] and user["rating_count"]:
+    rated = {r["movie_id"]: r["rating"] for r in api.or_trouble(api.user_ratings, user_id)[0]}
 
-if submitted:
-    payload = {
-        "user_id": user_id,
-        "top_k_retrieve": top_k,
-        "top_n_final": min(top_n, top_k),
-        "exclude_seen": exclude_seen,
-    }
-    if genres:
-        payload["genres"] = genres
-    try:
-        body, latency_ms = api.post("/recommend", payload)
-    except api.ApiError as error:
-        api.show_error(error)
-    st.caption(f"API latency: {latency_ms:.1f} ms round trip ({body['server_ms']:.1f} ms in the server)")
-    if body["recommendations"]:
-        st.dataframe(recommendations_table(body["recommendations"]), hide_index=True, use_container_width=True)
-    else:
-        st.warning("No movie matches these filters.")
+recommendations = body["recommendations"]
+if not recommendations:
+    st.warning("No movie matches these settings: try fewer genres or more candidates.")
+else:
+    st.caption(cards.ORDER_NOTE)
+    cards.recommendation_cards(recommendations, user_id, rated)
+    st.caption(f"{len(recommendations)} movies · answered in {latency_ms:.0f} ms")

@@ -1,23 +1,29 @@
-"""Similar movies page: search a title and list its nearest movies by the movie-tower vectors."""
+"""Similar movies page: find a title forgivingly, list its nearest movies by the model's movie vectors."""
 
 import streamlit as st
 
-from ui import api
-from ui.format import movies_table
+from ui import api, cards
+from ui.format import display_title, genre_chips, movie_heading
 
 st.title("Similar movies")
-query = st.text_input("Search a title", value="Toy Story")
-k = st.slider("How many", 5, 50, 10)
-if query and (found := api.search_movies(query, 20)):
-    movie = st.selectbox("Movie", found, format_func=lambda m: m["title"])
-    try:
-        body = api.get(f"/movie/{movie['movie_id']}/similar", {"k": k})
-    except api.ApiError as error:
-        api.show_error(error)
-    info = body["movie"]
-    mean = f"{info['rating_mean']:.2f}" if info["rating_mean"] is not None else "—"
-    st.markdown(
-        f"**{info['title']}** · {', '.join(info['genres'])} · "
-        f"{info['rating_count']} ratings before the cut-off, mean {mean}"
-    )
-    st.dataframe(movies_table(body["similar"], "similarity"), hide_index=True, use_container_width=True)
+query = st.text_input("Find a movie", value="Toy Story", key="similar_query", placeholder="e.g. the godfather")
+k = st.slider("How many similar movies", 5, 50, 10, key="similar_k")
+if not query.strip():
+    st.stop()
+found = api.or_trouble(api.search_movies, query, 20)
+if not found["movies"]:
+    st.stop()
+movie = st.selectbox(
+    "Movie",
+    found["movies"],
+    format_func=lambda m: f"{display_title(m['title'])} ({m['year']})" if m["year"] else display_title(m["title"]),
+)
+body = api.or_trouble(api.get, f"/movie/{movie['movie_id']}/similar", {"k": k})
+info = body["movie"]
+mean = f", average {info['rating_mean']:.1f} stars" if info["rating_mean"] is not None else ""
+with st.container(border=True, key="similar_to"):
+    st.markdown(f"Movies like {movie_heading(info['title'], info['year'])}")
+    st.markdown(genre_chips(info["genres"]))
+    st.caption(f"{info['rating_count']} ratings in the training period{mean}")
+st.caption("Closest first: movies that the same people tend to like, by the model's movie profiles.")
+cards.movie_cards(body["similar"], note="similarity")

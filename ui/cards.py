@@ -1,0 +1,96 @@
+"""Movie lists a person can read: one card per movie, with stars to rate it in place."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import api
+from ui.format import display_title, escape, genre_chips, movie_heading, stars
+
+ORDER_NOTE = (
+    "Ordered by how likely you are to watch the movie next **and** enjoy it (4 stars or more); "
+    "the stars are the rating the model expects you to give."
+)
+
+
+def _save_rating(user_id: int, movie_id: int, title: str, key: str) -> None:
+    """on_change of a star widget: PUT the rating, then the page reruns and the list follows it."""
+    choice = st.session_state.get(key)
+    if choice is None:
+        return
+    rating = int(choice) + 1
+    try:
+        api.send("PUT", f"/users/{user_id}/ratings/{movie_id}", {"rating": rating})
+    except api.ApiError as error:
+        st.session_state["_flash"] = ("error", f"Your rating of {display_title(title)} was not saved: {error}")
+        return
+    st.session_state["_flash"] = ("success", f"Saved: you rated {display_title(title)} {stars(rating)}")
+
+
+def flash() -> None:
+    """The outcome of the last rating (set by a callback before this run)."""
+    message = st.session_state.pop("_flash", None)
+    if message:
+        kind, text = message
+        (st.success if kind == "success" else st.error)(text, icon=":material/star:" if kind == "success" else None)
+
+
+def rate_widget(
+    user_id: int, movie_id: int, title: str, current: float | None = None, label: str = "Rate it", where: str = "list"
+) -> None:
+    key = f"rate_{where}_{user_id}_{movie_id}"
+    st.caption(label)
+    st.feedback(
+        "stars",
+        key=key,
+        default=None if current is None else int(current) - 1,
+        on_change=_save_rating,
+        args=(user_id, movie_id, title, key),
+    )
+
+
+def recommendation_cards(recommendations: list[dict], user_id: int | None, rated: dict[int, float]) -> None:
+    """One card per recommendation; rated maps movie_id -> the user's rating (shown as "already rated")."""
+    for rec in recommendations:
+        with st.container(border=True, key=f"rec_{rec['movie_id']}"):
+            left, right = st.columns([3, 1], vertical_alignment="top")
+            mine = rated.get(rec["movie_id"])
+            because = rec.get("because")
+            with left:
+                lines = [f"{rec['rank']}. {movie_heading(rec['title'], rec['year'])}", genre_chips(rec["genres"])]
+                if mine is not None:
+                    lines.append(f":green-badge[:material/check: Already rated] you gave it {stars(mine)}")
+                elif because and because["movie_id"] != rec["movie_id"]:
+                    lines.append(
+                        f"Because you rated *{escape(display_title(because['title']))}* {stars(because['rating'])}"
+                    )
+                st.markdown("  \n".join(lines))
+                with st.expander("Details"):
+                    st.markdown(
+                        f"- expected rating: {rec['predicted_rating']:.2f} of 5\n"
+                        f"- chance it is your next 4-5 star movie (the order of this list): "
+                        f"{rec['ranking_score']:.3%}\n"
+                        f"- taste match (cosine of your profile and the movie's, -1 to 1): "
+                        f"{rec['retrieval_score']:.3f}\n"
+                        f"- movie id {rec['movie_id']}"
+                    )
+            with right:
+                st.markdown(
+                    f"**{stars(rec['predicted_rating'])}** {rec['predicted_rating']:.1f}",
+                    help="the rating the model expects you to give",
+                )
+                if user_id is not None:
+                    rate_widget(
+                        user_id, rec["movie_id"], rec["title"], mine, "Your rating" if mine else "Seen it? Rate it"
+                    )
+
+
+def movie_cards(movies: list[dict], note: str | None = None) -> None:
+    """Plain movie cards (search results, similar movies); note is a key of each movie shown as a percentage."""
+    for movie in movies:
+        with st.container(border=True, key=f"movie_{movie['movie_id']}"):
+            line = movie_heading(movie["title"], movie["year"])
+            if note:
+                line += f" · {movie[note]:.0%} similar"
+            st.markdown(line)
+            st.markdown(genre_chips(movie["genres"]))

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
+from movierec.procutil import free_port, stop
 
 POLICIES = ("two_stage", "popularity", "epsilon_greedy")
 DEFAULT_EVENTS = 5000
@@ -98,12 +98,6 @@ class Api:
         self.conn.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(artifacts: Path, database_url: str, data_dir: Path, log_path: Path, timeout_s: float):
     """`python -m serving` on a free port with the given store; returns (process, port) once /health is ready."""
     port = free_port()
@@ -133,15 +127,6 @@ def start_server(artifacts: Path, database_url: str, data_dir: Path, log_path: P
         time.sleep(0.1)
     stop(proc)
     raise RuntimeError(f"the API did not become ready within {timeout_s:.0f} s: {tail(log_path)}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def tail(path: Path, lines: int = 5) -> str:

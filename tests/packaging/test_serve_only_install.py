@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 
 from movierec.artifacts import resolve_bundle
+from movierec.procutil import free_port, stop
 
 pytestmark = pytest.mark.packaging
 
@@ -26,12 +26,6 @@ SOURCES = ("pyproject.toml", "movierec", "serving", "training", "ui")
 NOT_IN_SERVE = ("tensorflow", "tensorflow-cpu", "keras", "scikit-learn", "joblib", "streamlit", "playwright", "ruff")
 INSTALL_TIMEOUT_S = 600
 START_TIMEOUT_S = 180
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(cmd: list[str], timeout: float, cwd: Path) -> str:
@@ -130,12 +124,7 @@ def test_serve_only_venv_serves_recommendations(serve_venv, synthetic_bundle, tm
             status, body = http("GET", f"{base}/docs")
             assert status == 200 and b"/static/docs/swagger-ui-bundle.js" in body
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=30)
+            stop(server, 30)
     origin = run(
         [str(serve_venv / "bin/python"), "-c", "import serving, sys; print(serving.__file__)"], 60, tmp_path
     ).strip()

@@ -4,7 +4,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from movierec.procutil import free_port
 from tests.helpers import resave_bundle
 from tests.serving.conftest import TOKEN
 
@@ -27,12 +27,6 @@ with TestClient(create_app(Settings(artifacts_dir=sys.argv[1]))) as client:
     score = client.post("/score", json={"profile": {"gender": "F"}, "movie_ids": [1, 2]}).status_code
 print(json.dumps({"status": [status, score], "modules": sorted(sys.modules)}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(port: int, path: str, method: str = "GET", headers: dict | None = None) -> tuple[int, dict]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from movierec.procutil import free_port, stop
 from serving.config import Settings
 from serving.main import create_app
 from tests.movierec.store.postgres import postgres_cluster  # noqa: F401  (fixture)
@@ -216,10 +216,6 @@ def test_a_locked_sqlite_file_gives_503_then_recovers(synthetic_bundle, tmp_path
 
 
 # ---- two real uvicorn workers --------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_two_workers_see_every_write_at_once_and_lose_none(synthetic_bundle, db_url, tmp_path):
@@ -270,9 +266,5 @@ def test_two_workers_see_every_write_at_once_and_lose_none(synthetic_bundle, db_
         assert {r["movie_id"]: r["rating"] for r in listed["ratings"]} == {m: 1 + i % 5 for i, m in enumerate(ids)}
         assert fresh("GET", f"/users/{shared}/ratings").json()["total"] == 1
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         log.close()

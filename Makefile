@@ -59,6 +59,7 @@ test-unit: venv ## Only the fast tests on synthetic data (no real archive, brows
 	$(PY) -m pytest -q -m "not integration and not browser and not packaging"
 
 bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "warning: no wrk; its rows are left out"
 	$(PY) -m serving.bench --artifacts $(ARTIFACTS_DIR)
 
 lint: venv ## ruff check + format check

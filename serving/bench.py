@@ -123,7 +123,58 @@ def http_load(port: int, bodies: list[bytes], concurrency: int, requests_per_cli
     }
 
 
-def run_server(artifacts: Path, bodies: list[bytes], workers: int, levels: tuple[int, ...], requests: int) -> dict:
+WRK_SCRIPT = """
+math.randomseed(%d)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local body = string.format('{"user_id": %%d, "top_k_retrieve": 200, "top_n_final": 10}', math.random(1, %d))
+  return wrk.format(nil, "/recommend", nil, body)
+end
+"""
+
+
+def wrk_load(port: int, concurrency: int, seconds: int, n_users: int, seed: int) -> dict | None:
+    """Requests/s and p50/p99 from wrk (a C load generator: it leaves the 2 cores to the server far more than the
+    Python clients do); None when wrk is not installed (`make bench` installs Debian's wrk when it can)."""
+    import re
+    import shutil
+    import tempfile
+
+    if shutil.which("wrk") is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (seed, n_users))
+    try:
+        command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name]
+        out = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 30
+        ).stdout
+    finally:
+        os.unlink(script.name)
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "failures": int(errors.group(1)) if errors else 0,
+    }
+
+
+def run_server(
+    artifacts: Path,
+    bodies: list[bytes],
+    workers: int,
+    levels: tuple[int, ...],
+    requests: int,
+    wrk_levels: tuple[int, ...] = (),
+    n_users: int = 1,
+) -> dict:
     """Start a server with `workers` processes (on a throwaway rating store, never the user's), load it at each
     concurrency level, and stop it."""
     import shutil
@@ -136,6 +187,7 @@ def run_server(artifacts: Path, bodies: list[bytes], workers: int, levels: tuple
     try:
         http_load(port, bodies, max(levels), 50)  # warm every worker's connections and caches
         results = {c: http_load(port, bodies, c, max(1, requests // c)) for c in levels}
+        wrk = {c: wrk_load(port, c, 10, n_users, seed=c) for c in wrk_levels}
         pids = serving_processes(proc, workers)
         rss = [peak_rss_mb(pid) for pid in pids]
         tensorflow = [loads_tensorflow(pid) for pid in pids]
@@ -143,7 +195,7 @@ def run_server(artifacts: Path, bodies: list[bytes], workers: int, levels: tuple
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(scratch, ignore_errors=True)
-    return {"levels": results, "start_s": first_response_s, "rss": rss, "tensorflow": tensorflow}
+    return {"levels": results, "wrk": wrk, "start_s": first_response_s, "rss": rss, "tensorflow": tensorflow}
 
 
 def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
@@ -323,8 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     user_ids = rng.integers(1, n_users + 1, size=500).tolist()
     bodies = [json.dumps({"user_id": u, "top_k_retrieve": 200, "top_n_final": 10}).encode() for u in user_ids]
 
-    one = run_server(args.artifacts, bodies, 1, (1, 8), args.requests)
-    two = run_server(args.artifacts, bodies, 2, (8,), args.requests)
+    one = run_server(args.artifacts, bodies, 1, (1, 8), args.requests, (1, 8), n_users)
+    two = run_server(args.artifacts, bodies, 2, (8,), args.requests, (8,), n_users)
     local = in_process(args.artifacts, user_ids, repeats=500)
     mixed = mixed_workload(args.artifacts, user_ids, args.requests, args.seed)
 
@@ -345,7 +397,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r['n']} requests, {r['failures']} failed) |"
             )
     ratio = two["levels"][8]["rps"] / one["levels"][8]["rps"]
-    print(f"| throughput at concurrency 8, 2 workers / 1 worker | {ratio:.2f}x |")
+    print(f"| throughput at concurrency 8, 2 workers / 1 worker (Python clients) | {ratio:.2f}x |")
+    for label, run in (("1 worker", one), ("2 workers", two)):
+        for c, r in run["wrk"].items():
+            if r is not None:
+                print(
+                    f"| wrk, {label}, concurrency {c}: p50 / p99, throughput | {r['p50']:.2f} / {r['p99']:.2f} ms, "
+                    f"{r['rps']:.0f} requests/s ({r['failures']} failed) |"
+                )
+    if one["wrk"].get(8) and two["wrk"].get(8):
+        wrk_ratio = two["wrk"][8]["rps"] / one["wrk"][8]["rps"]
+        print(f"| throughput at concurrency 8, 2 workers / 1 worker (wrk) | {wrk_ratio:.2f}x |")
     print(
         f"| in-process recommend (ONNX Runtime + NumPy): p50 / p99 | "
         f"{local['fast_p50']:.3f} / {local['fast_p99']:.3f} ms |"

@@ -31,6 +31,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_SQLITE_NAME = "movierec.sqlite3"
 PG_LOCK_KEY = 0x6D6F7669  # pg_advisory_xact_lock key that serialises migrations across processes
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: larger ones cannot exist, so they are never sent to the database
+HISTORY_QUERY = text("SELECT movie_id, rating FROM ratings WHERE user_id = :user_id ORDER BY rated_at, movie_id")
 DATABASE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
@@ -96,6 +97,11 @@ class RatingStore:
         self._ready_lock = threading.Lock()
 
     # ---- connection and schema -------------------------------------------------------------------
+    @property
+    def reads_are_local(self) -> bool:
+        """Reads are local file reads that never wait for a writer (SQLite in WAL mode), not network round trips."""
+        return self.backend == "sqlite"
+
     @property
     def display_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
@@ -280,8 +286,15 @@ class RatingStore:
         return [LiveRating(r.user_id, r.movie_id, r.rating, _utc(r.rated_at)) for r in rows]
 
     def history(self, user_id: int) -> list[tuple[int, float]]:
-        """(movie_id, rating) pairs of the user's live ratings, oldest first: what the recommender appends."""
-        return [(r.movie_id, float(r.rating)) for r in self.ratings_of(user_id)]
+        """(movie_id, rating) pairs of the user's live ratings, oldest first: what the recommender appends.
+
+        Read on every request of a known user, so it is one prepared statement and plain tuples (no row objects).
+        """
+        if not 0 < user_id <= MAX_ID:
+            return []
+        with self._connection(write=False) as connection:
+            rows = connection.execute(HISTORY_QUERY, {"user_id": user_id}).all()
+        return [(int(movie_id), float(rating)) for movie_id, rating in rows]
 
 
 __all__ = ["LiveRating", "RatingStore", "StoreError", "StoreUnavailable", "StoredUser", "default_url", "normalise_url"]

@@ -97,7 +97,7 @@ def dataset_user_ids(loaded: Loaded) -> np.ndarray:
 
 
 def is_dataset_user(loaded: Loaded, user_id: int) -> bool:
-    return bool(np.any(dataset_user_ids(loaded) == user_id))
+    return bool(loaded.recommender.space.user_rows([user_id])[0] >= 0)
 
 
 def unknown_user(loaded: Loaded, user_id: int) -> HTTPException:

@@ -98,8 +98,9 @@ class RatingStore:
 
     # ---- connection and schema -------------------------------------------------------------------
     @property
-    def reads_are_local(self) -> bool:
-        """Reads are local file reads that never wait for a writer (SQLite in WAL mode), not network round trips."""
+    def is_local(self) -> bool:
+        """A local SQLite file: reads never wait for a writer (WAL) and a write is a short local transaction, not a
+        network round trip."""
         return self.backend == "sqlite"
 
     @property

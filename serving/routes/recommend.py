@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, HTTPException, status
-from starlette.concurrency import run_in_threadpool
 
 from movierec.store import RatingStore
-from serving.deps import LoadedDep, StoreDep
+from serving.deps import LoadedDep, StoreDep, store_call
 from serving.errors import responses
 from serving.routes.lookup import catalogue_rows
 from serving.routes.users import user_context
@@ -36,11 +35,8 @@ ERRORS = responses(404, 413, 422, 503)
 async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore):
     rec = loaded.recommender
     if choice.user_id is not None:
-        # training-period plus live ratings (dataset or created user). A local SQLite read (WAL: never waits for
-        # a writer) takes about 0.1 ms, less than a thread-pool hop; a networked database is read off the loop.
-        if store.reads_are_local:
-            return user_context(loaded, store, choice.user_id)
-        return await run_in_threadpool(user_context, loaded, store, choice.user_id)
+        # training-period plus live ratings (dataset or created user)
+        return await store_call(store, user_context, loaded, store, choice.user_id)
     profile = choice.profile
     ratings = [(r.movie_id, r.rating) for r in choice.ratings or []]
     catalogue_rows(loaded, [m for m, _ in ratings])

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from movierec.config import MAX_RATING, MIN_RATING
 from movierec.recommender import UserContext
 from movierec.store import RatingStore, StoreUnavailable
-from serving.deps import LoadedDep, StoreDep
+from movierec.store.store import LiveRating
+from serving.deps import LoadedDep, StoreDep, store_call
 from serving.errors import responses
 from serving.routes.lookup import catalogue_rows
 from serving.schemas import MAX_ID, Error, Profile
@@ -158,9 +159,9 @@ MovieId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
     summary="Create a user (optional demographics); rate movies with PUT /users/{user_id}/ratings/{movie_id}",
     responses={**responses(422), **UNAVAILABLE},
 )
-def create_user(store: StoreDep, profile: Annotated[Profile | None, Body()] = None) -> CreatedUser:
+async def create_user(store: StoreDep, profile: Annotated[Profile | None, Body()] = None) -> CreatedUser:
     profile = profile or Profile()
-    user = store.create_user(profile.gender, profile.age, profile.occupation)
+    user = await store_call(store, store.create_user, profile.gender, profile.age, profile.occupation)
     return CreatedUser(user_id=user.user_id)
 
 
@@ -170,10 +171,15 @@ def create_user(store: StoreDep, profile: Annotated[Profile | None, Body()] = No
     summary="Rate a movie (replaces the user's previous live rating of it); the next recommendation uses it",
     responses=ERRORS,
 )
-def put_rating(loaded: LoadedDep, store: StoreDep, user_id: UserId, movie_id: MovieId, body: RatingIn) -> RatingOut:
-    require_user(loaded, store, user_id)
-    catalogue_rows(loaded, [movie_id])
-    saved = store.put_rating(user_id, movie_id, body.rating)
+async def put_rating(
+    loaded: LoadedDep, store: StoreDep, user_id: UserId, movie_id: MovieId, body: RatingIn
+) -> RatingOut:
+    def write() -> LiveRating:
+        require_user(loaded, store, user_id)
+        catalogue_rows(loaded, [movie_id])
+        return store.put_rating(user_id, movie_id, body.rating)
+
+    saved = await store_call(store, write)
     return RatingOut(user_id=saved.user_id, movie_id=saved.movie_id, rating=saved.rating, rated_at=saved.rated_at)
 
 
@@ -184,8 +190,8 @@ def put_rating(loaded: LoadedDep, store: StoreDep, user_id: UserId, movie_id: Mo
     summary="Remove a live rating (dataset ratings cannot be removed)",
     responses={**responses(404, 422), **UNAVAILABLE},
 )
-def delete_rating(store: StoreDep, user_id: UserId, movie_id: MovieId) -> Response:
-    if not store.delete_rating(user_id, movie_id):
+async def delete_rating(store: StoreDep, user_id: UserId, movie_id: MovieId) -> Response:
+    if not await store_call(store, store.delete_rating, user_id, movie_id):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             f"user_id {user_id} has no live rating of movie_id {movie_id} (dataset ratings cannot be deleted)",

@@ -25,7 +25,7 @@ from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
 from movierec.procutil import free_port, stop
 
 POLICIES = ("two_stage", "popularity", "epsilon_greedy")
-DEFAULT_EVENTS = 5000
+DEFAULT_EVENTS = 20000
 DEFAULT_PER_USER = 30
 Z_95 = 1.959963984540054
 

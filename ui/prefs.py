@@ -62,6 +62,19 @@ def unknown_user(user_id: int, n_users: int) -> str:
     )
 
 
+def picked_user(stats: dict, what: str) -> tuple[int, dict]:
+    """The user chosen in the picker (bound to the URL) and their profile; for an id that is no user, a warning
+    naming what cannot be shown ("list", "profile") and the page stops."""
+    user_id = user_picker(stats["users"], examples())
+    try:
+        user = api.or_trouble(api.get, f"/user/{user_id}")
+    except api.ApiError as error:
+        reason = unknown_user(user_id, stats["users"]) if error.status == 404 else str(error)
+        st.warning(f"No {what} for user {user_id}. {reason}", icon=":material/person_off:")
+        st.stop()
+    return user_id, user
+
+
 def list_settings(genres: list[str], n_movies: int) -> dict:
     """Results shown, candidates, genres, already-rated movies: each bound to the URL."""
     with st.expander("Settings", icon=":material/tune:"):

@@ -14,13 +14,7 @@ st.title("Profile")
 
 vocabulary = api.or_trouble(api.get, "/vocabulary")
 stats = api.or_trouble(api.get, "/stats")
-user_id = prefs.user_picker(stats["users"], prefs.examples())
-try:
-    user = api.or_trouble(api.get, f"/user/{user_id}")
-except api.ApiError as error:
-    reason = prefs.unknown_user(user_id, stats["users"]) if error.status == 404 else str(error)
-    st.warning(f"No profile for user {user_id}. {reason}", icon=":material/person_off:")
-    st.stop()
+user_id, user = prefs.picked_user(stats, "profile")
 
 st.markdown(f"**User {user_id}** · {profile_line(user, vocabulary)}")
 ratings, total = api.or_trouble(api.user_ratings, user_id)

@@ -9,15 +9,7 @@ st.title("Movies for you")
 
 vocabulary = api.or_trouble(api.get, "/vocabulary")
 stats = api.or_trouble(api.get, "/stats")
-example = prefs.examples()
-user_id = prefs.user_picker(stats["users"], example)
-
-try:
-    user = api.or_trouble(api.get, f"/user/{user_id}")
-except api.ApiError as error:
-    reason = prefs.unknown_user(user_id, stats["users"]) if error.status == 404 else str(error)
-    st.warning(f"No list for user {user_id}. {reason}", icon=":material/person_off:")
-    st.stop()
+user_id, user = prefs.picked_user(stats, "list")
 
 st.markdown(f"**User {user_id}** · {profile_line(user, vocabulary)}")
 if user["top_rated"]:

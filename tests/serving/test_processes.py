@@ -1,11 +1,13 @@
 """The server as processes: no TensorFlow or Keras in them, N workers, and a reload that reaches every worker."""
 
+import contextlib
 import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,15 +94,40 @@ def two_workers(synthetic_bundle, tmp_path):
         proc.wait(timeout=30)
 
 
-def versions_by_worker(port: int, tries: int = 200) -> dict[int, str]:
-    """Ask /health on fresh connections until both workers answered (or tries run out)."""
+@contextlib.contextmanager
+def kept_busy(port: int, clients: int = 4):
+    """Keep-alive clients sending /recommend back to back: a worker busy with them is not waiting in accept(), so
+    new connections reach the other worker (an idle kernel may hand every connection to the same process)."""
+    stop = threading.Event()
+    body = json.dumps({"user_id": 1}).encode()
+
+    def hammer() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while not stop.is_set():
+            conn.request("POST", "/recommend", body=body, headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+        conn.close()
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+def versions_by_worker(port: int, seconds: float = 30) -> dict[int, str]:
+    """Ask /health on fresh connections, while other clients keep the workers busy, until both answered."""
     seen = {}
-    for _ in range(tries):
-        status, body = get_json(port, "/health")
-        if status == 200:
-            seen[body["worker_pid"]] = body["bundle_version"]
-        if len(seen) == 2:
-            break
+    deadline = time.monotonic() + seconds
+    with kept_busy(port):
+        while len(seen) < 2 and time.monotonic() < deadline:
+            status, body = get_json(port, "/health")
+            if status == 200:
+                seen[body["worker_pid"]] = body["bundle_version"]
     return seen
 
 

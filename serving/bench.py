@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from movierec.procutil import free_port
+from movierec.procutil import free_port, stop, wait_ready
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -54,22 +54,15 @@ def start_server(
     """`python -m serving --workers N` as `make serve` runs it; returns it and the seconds to a first /recommend.
     env: extra environment variables (e.g. a throwaway DATABASE_URL)."""
     env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOG_LEVEL": "warning", **(env or {})}
-    start = time.perf_counter()
     command = [sys.executable, "-m", "serving", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(command, env=env)
     body = json.dumps({"user_id": 1}).encode()
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with code {proc.returncode} before answering")
-        try:
-            if Client(port).post("/recommend", body) == 200:
-                return proc, time.perf_counter() - start
-        except OSError:
-            pass
-        if time.perf_counter() - start > 120:
-            proc.kill()
-            raise SystemExit("server did not answer within 120 s")
-        time.sleep(0.01)
+    try:
+        url = f"http://127.0.0.1:{port}/recommend"
+        return proc, wait_ready(proc, url, 120, method="POST", body=body, interval_s=0.01)
+    except RuntimeError as exc:
+        stop(proc)
+        raise SystemExit(f"the server did not start: {exc}") from None
 
 
 def serving_processes(proc: subprocess.Popen, workers: int) -> list[int]:

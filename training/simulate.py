@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
-from movierec.procutil import free_port, stop
+from movierec.procutil import free_port, stop, wait_ready
 
 POLICIES = ("two_stage", "popularity", "epsilon_greedy")
 DEFAULT_EVENTS = 20000
@@ -112,21 +112,12 @@ def start_server(artifacts: Path, database_url: str, data_dir: Path, log_path: P
     command = [sys.executable, "-m", "serving", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API exited with code {proc.returncode} at start: {tail(log_path)}")
-        try:
-            api = Api(port, timeout_s=2)
-            status, _ = api.call("GET", "/health")
-            api.close()
-            if status == 200:
-                return proc, port
-        except (OSError, http.client.HTTPException, json.JSONDecodeError):
-            pass
-        time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError(f"the API did not become ready within {timeout_s:.0f} s: {tail(log_path)}")
+    try:
+        wait_ready(proc, f"http://127.0.0.1:{port}/health", timeout_s, describe=lambda: tail(log_path))
+    except RuntimeError:
+        stop(proc)
+        raise
+    return proc, port
 
 
 def tail(path: Path, lines: int = 5) -> str:

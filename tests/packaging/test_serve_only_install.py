@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 
 from movierec.artifacts import resolve_bundle
-from movierec.procutil import free_port, stop
+from movierec.procutil import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.packaging
 
@@ -103,19 +102,12 @@ def test_serve_only_venv_serves_recommendations(serve_venv, synthetic_bundle, tm
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            status = None
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    status, _ = http("GET", f"{base}/health")
-                except OSError:
-                    status = None
-                if status == 200:
-                    break
-                time.sleep(0.5)
-            assert status == 200, (
-                f"/health never returned 200 (last {status}, exit code {server.poll()}); server log:\n"
-                + log_path.read_text()[-4000:]
+            wait_ready(
+                server,
+                f"{base}/health",
+                START_TIMEOUT_S,
+                interval_s=0.5,
+                describe=lambda: "server log:\n" + log_path.read_text()[-4000:],
             )
             status, body = http("POST", f"{base}/recommend", {"user_id": user_id})
             assert status == 200, body[:2000]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from movierec.procutil import free_port
+from movierec.procutil import free_port, stop, wait_ready
 from tests.helpers import resave_bundle
 from tests.serving.conftest import TOKEN
 
@@ -78,20 +78,10 @@ def two_workers(synthetic_bundle, tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            try:
-                if get_json(port, "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.1)
+        wait_ready(proc, f"http://127.0.0.1:{port}/health", 120, describe=lambda: proc.stderr.read().decode())
         yield root, port, proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc, 30)
 
 
 @contextlib.contextmanager

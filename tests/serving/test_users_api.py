@@ -7,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from movierec.procutil import free_port, stop
+from movierec.procutil import free_port, stop, wait_ready
 from serving.config import Settings
 from serving.main import create_app
 from tests.movierec.store.postgres import postgres_cluster  # noqa: F401  (fixture)
@@ -228,16 +227,7 @@ def test_two_workers_see_every_write_at_once_and_lose_none(synthetic_bundle, db_
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, (tmp_path / "uvicorn.log").read_text()
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+        wait_ready(server, f"{base}/health", 120, describe=lambda: (tmp_path / "uvicorn.log").read_text())
 
         def fresh(method: str, path: str, **kwargs) -> httpx.Response:
             with httpx.Client(base_url=base, timeout=30) as client:  # a new connection: either worker answers

@@ -10,13 +10,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from movierec.procutil import free_port, stop
+from movierec.procutil import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -38,21 +37,6 @@ WIDE = {"width": 1400, "height": 1800}
 PHONE = {"width": 390, "height": 844}
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    """Poll until url answers 200 (server start-up, not page synchronisation)."""
-    start = time.time()
-    while time.time() - start < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
 class Api:
     """The API as a process that a test can stop and start again on the same port."""
 
@@ -70,7 +54,7 @@ class Api:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_http(f"{self.url}/health", self.proc)
+        wait_ready(self.proc, f"{self.url}/health", 120, interval_s=0.3)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -109,7 +93,7 @@ def servers(synthetic_bundle, tmp_path_factory):
     )
     try:
         api.start()
-        wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", ui)
+        wait_ready(ui, f"http://127.0.0.1:{ui_port}/_stcore/health", 120, interval_s=0.3)
         yield Servers(api, f"http://127.0.0.1:{ui_port}")
     finally:
         stop(ui, 30)

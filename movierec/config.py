@@ -70,6 +70,7 @@ OCCUPATIONS: dict[int, str] = {
     20: "writer",
 }
 MIN_RATING, MAX_RATING = 1, 5
+MAX_ID = 2**31 - 1  # ids are 32-bit (store columns, model inputs): larger ones cannot exist
 # How the users table holds a user created through the API without demographics (occupation 0 is a real code)
 UNKNOWN_GENDER, UNKNOWN_AGE, UNKNOWN_OCCUPATION = "", 0, -1
 SECONDS_PER_DAY = 86_400

@@ -176,7 +176,7 @@ class Recommender:
         rows, ratings = self.history(user_id)
         demographics = dict(self._demographics[row])
         if len(live):
-            live_ids, live_ratings = self._catalogue_ratings(live)
+            live_ids, live_ratings, live_rows = self._catalogue_ratings(live)
             rerated = np.isin(self._movie_id_array[rows], live_ids)  # a live rating replaces the training one
             rows, ratings = rows[~rerated], ratings[~rerated]
             movie_ids = np.concatenate([self._movie_id_array[rows], live_ids])
@@ -185,7 +185,7 @@ class Recommender:
             return UserContext(
                 inputs=inputs,
                 vector=self.user_vectors(inputs),
-                history_rows=self.space.catalog_rows(movie_ids),
+                history_rows=np.concatenate([rows, live_rows]),
                 history_ratings=values,
                 user_id=int(user_id),
                 demographics=demographics,
@@ -199,14 +199,15 @@ class Recommender:
             demographics=demographics,
         )
 
-    def _catalogue_ratings(self, ratings: Sequence[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
-        """(movie ids, ratings) arrays of (movie_id, rating) pairs; KeyError for a movie not in the catalogue."""
+    def _catalogue_ratings(self, ratings: Sequence[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(movie ids, ratings, catalogue rows) of (movie_id, rating) pairs; KeyError for a movie not in the
+        catalogue."""
         movie_ids = np.array([m for m, _ in ratings], dtype=np.int64)
         values = np.array([r for _, r in ratings], dtype=np.float32)
         rows = self.space.catalog_rows(movie_ids)
         if np.any(rows < 0):
             raise KeyError(f"movie_id {int(movie_ids[rows < 0][0])} is not in the catalogue")
-        return movie_ids, values
+        return movie_ids, values, rows
 
     def new_user(
         self,
@@ -218,12 +219,12 @@ class Recommender:
     ) -> UserContext:
         """A user who is not in the data: optional demographics plus ratings given, oldest first (movie ids must
         exist). user_id only labels the context (a user created through the API); the model sees an unknown user."""
-        movie_ids, values = self._catalogue_ratings(ratings)
+        movie_ids, values, rows = self._catalogue_ratings(ratings)
         inputs = self.space.profile_inputs(gender, age, occupation, movie_ids, values)
         return UserContext(
             inputs=inputs,
             vector=self.user_vectors(inputs),
-            history_rows=self.space.catalog_rows(movie_ids),
+            history_rows=rows,
             history_ratings=values,
             user_id=None if user_id is None else int(user_id),
             demographics={"gender": gender, "age": age, "occupation": occupation},

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from movierec.config import GENRES
+from movierec.config import GENRES, MAX_ID  # ids and counts beyond it are a 422, never an overflow further down
 
 Genre = Literal[GENRES]  # type: ignore[valid-type]
 AgeGroup = Literal[1, 18, 25, 35, 45, 50, 56]
@@ -15,7 +15,6 @@ MAX_RATINGS = 200
 MAX_SCORE_IDS = 1000
 MAX_GENRES = len(GENRES)
 DEFAULT_RETRIEVE = 200
-MAX_ID = 2**31 - 1  # ids and counts are 32-bit: anything larger is a 422, never an overflow further down
 MovieId = Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])]
 Genres = Annotated[list[Genre], Field(min_length=1, max_length=MAX_GENRES, json_schema_extra={"uniqueItems": True})]
 USER_KEYS = ("user_id", "profile", "ratings")

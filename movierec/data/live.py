@@ -68,7 +68,7 @@ def read_live(url: str | None) -> LiveData:
         store = RatingStore(url)
     except (ValueError, sa_exc.ArgumentError) as exc:
         raise LiveDataError(f"cannot use the rating store {url!r}: {exc}") from exc
-    path = Path(store.url.database) if store.backend == "sqlite" and store.url.database else None
+    path = store.sqlite_path
     if path is not None and not path.is_file():
         store.close()
         return LiveData(source=store.display_url, found=False)  # never create a store just to read it

@@ -10,12 +10,11 @@ import pandas as pd
 from movierec.data.split import Split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.metrics import hits_matrix, mae, ndcg_at_k, precision_at_k, recall_curve, rmse
-from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, streaming_evaluate
+from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, HIT_KS, streaming_evaluate
 from movierec.recommender import Recommender, top_k_rows
 
 RECALL_KS = (10, 50, 200)
 RELEVANT_RATING = 4
-HIT_KS = (10, 100)
 
 
 def _relevant_sets(test: pd.DataFrame, users: np.ndarray, rows: np.ndarray, keep=None) -> list[set[int]]:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
 
-from movierec.config import DATA_DIR, MAX_RATING, MIN_RATING
+from movierec.config import DATA_DIR, MAX_ID, MAX_RATING, MIN_RATING  # larger ids never reach the database
 from movierec.store.models import Rating, User
 
 log = logging.getLogger("movierec.store")
@@ -30,7 +30,6 @@ log = logging.getLogger("movierec.store")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_SQLITE_NAME = "movierec.sqlite3"
 PG_LOCK_KEY = 0x6D6F7669  # pg_advisory_xact_lock key that serialises migrations across processes
-MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: larger ones cannot exist, so they are never sent to the database
 HISTORY_QUERY = text("SELECT movie_id, rating FROM ratings WHERE user_id = :user_id ORDER BY rated_at, movie_id")
 DATABASE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
@@ -107,7 +106,9 @@ class RatingStore:
     def display_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
-    def _sqlite_path(self) -> Path | None:
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of this store (None for PostgreSQL or an in-memory database)."""
         database = self.url.database
         if self.backend != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
             return None
@@ -116,7 +117,7 @@ class RatingStore:
     def _create_engine(self) -> Engine:
         timeout_ms = int(self.timeout_s * 1000)
         if self.backend == "sqlite":
-            path = self._sqlite_path()
+            path = self.sqlite_path
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(  # no pre-ping: a local file has no connection to go stale (one query saved)
@@ -151,7 +152,7 @@ class RatingStore:
     @contextlib.contextmanager
     def _migration_lock(self) -> Iterator[None]:
         """One migrating process at a time (PostgreSQL takes an advisory lock inside the migration itself)."""
-        path = self._sqlite_path()
+        path = self.sqlite_path
         if path is None:
             yield
             return

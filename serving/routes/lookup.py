@@ -25,13 +25,6 @@ from serving.state import Loaded
 router = APIRouter(tags=["catalogue"])
 
 
-def user_not_found(loaded: Loaded, user_id: int) -> HTTPException:
-    ids = loaded.bundle.users["user_id"]
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND, f"user_id {user_id} not found: valid user ids are {ids.min()}-{ids.max()}"
-    )
-
-
 def movie_not_found(loaded: Loaded, movie_id: int) -> HTTPException:
     ids = loaded.bundle.movies["movie_id"]
     return HTTPException(

@@ -1,7 +1,8 @@
 """Live users and ratings: create users, rate and unrate movies, list a user's ratings (the store's endpoints).
 
 Also the one place that builds a user's context from the bundle plus their live ratings, used by /recommend,
-/score and /user. Routes are plain `def`: the store's database calls run in the thread pool, off the event loop.
+/score and /user. Store calls go through serving.deps.store_call: inline on a local SQLite file, in the thread
+pool for a networked database.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ async def put_rating(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Remove a live rating (dataset ratings cannot be removed)",
-    responses={**responses(404, 422), **UNAVAILABLE},
+    responses=ERRORS,
 )
 async def delete_rating(store: StoreDep, user_id: UserId, movie_id: MovieId) -> Response:
     if not await store_call(store, store.delete_rating, user_id, movie_id):

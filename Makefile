@@ -6,6 +6,8 @@ PYTHON_BOOT ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ML1M_ZIP ?=
+DATASET ?= ml-1m
+DATA_ZIP ?= $(ML1M_ZIP)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
@@ -13,13 +15,14 @@ UI_PORT ?= 8501
 API_URL ?= http://$(HOST):$(PORT)
 ARTIFACTS_DIR ?= artifacts
 TRAIN_ARGS ?=
-export ML1M_ZIP ARTIFACTS_DIR
+export ML1M_ZIP DATASET DATA_ZIP ARTIFACTS_DIR
 
 .PHONY: help venv data train evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  Variables: ML1M_ZIP=path/to/ml-1m.zip (local archive; default: download the official one), HOST, PORT, ARTIFACTS_DIR,"
+	@echo "  Variables: DATASET=ml-1m|ml-100k|ml-latest-small|ml-20m|ml-25m|ml-32m (default ml-1m), DATA_ZIP=path/to/its.zip"
+	@echo "             (local archive; default: download the official one; ML1M_ZIP still works for ml-1m), HOST, PORT, ARTIFACTS_DIR,"
 	@echo "             WORKERS=N (uvicorn worker processes for serve/up, default 1), API_URL, TRAIN_ARGS"
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
@@ -31,7 +34,7 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 
 venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
 
-data: venv ## Get MovieLens-1M (ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
+data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
 	$(PY) -m training.data
 
 # glibc malloc for training: keep freed batch buffers in the heap (no mmap/munmap and page-fault churn per batch)
@@ -42,6 +45,10 @@ train: data ## Train retrieval + ranker, evaluate against baselines, export the 
 
 evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)
+
+.PHONY: peers
+peers: data ## Item/user-KNN, MF, EASE, popularity, bias on both protocols (PEERS_ARGS; JSON in reports/peers.json)
+	$(PY) -m training.peers --out reports/peers.json $(PEERS_ARGS)
 
 serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000), WORKERS processes (default 1)
 	$(PY) -m serving --host $(HOST) --port $(PORT) --workers $(WORKERS)
@@ -61,9 +68,10 @@ test: venv ## Run the whole test suite (integration tests too when ML1M_ZIP is s
 test-unit: venv ## Only the fast tests on synthetic data (no real archive, browser or serve-only install)
 	$(PY) -m pytest -q -m "not integration and not browser and not packaging"
 
-bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle)
+bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle), then the top-K backends
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "warning: no wrk; its rows are left out"
 	$(PY) -m serving.bench --artifacts $(ARTIFACTS_DIR)
+	$(PY) -m serving.bench_topk
 
 lint: venv ## ruff check + format check
 	$(VENV)/bin/ruff check .

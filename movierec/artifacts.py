@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import math
 import os
@@ -86,6 +87,18 @@ class Bundle:
     def version(self) -> str:
         return self.manifest["version"]
 
+    @functools.cached_property
+    def description(self):
+        """The dataset's DatasetDescription from the manifest (MovieLens-1M's for bundles written before it was)."""
+        from movierec.datasets.description import DatasetDescription
+        from movierec.datasets.ml1m import DESCRIPTION
+
+        saved = self.manifest.get("dataset")
+        try:
+            return DESCRIPTION if saved is None else DatasetDescription.from_dict(saved)
+        except ValueError as exc:
+            raise BundleError(f"{self.path / MANIFEST}: {exc}") from exc
+
     def onnx_bytes(self) -> dict[str, bytes]:
         """The exported models as saved, keyed like ONNX_FILES (to write the same models into a new bundle)."""
         return {name: (self.path / file).read_bytes() for name, file in ONNX_FILES.items()}
@@ -155,6 +168,7 @@ def save_bundle(
     data_sha256: str,
     timings: dict,
     extra_files: dict[str, bytes] | None = None,
+    description: dict | None = None,
 ) -> Path:
     """Write a complete bundle to a temporary folder, then move it into place and repoint `current`.
 
@@ -196,6 +210,7 @@ def save_bundle(
                 "created_at": created.isoformat(),
                 "libraries": library_versions(),
                 "data": {"archive_sha256": data_sha256},
+                "dataset": description,  # DatasetDescription.to_dict() (None: MovieLens-1M)
                 "row_order": ROW_ORDER,
                 "served_models": dict(ONNX_FILES),
                 "vocab_sizes": space.vocab_sizes,
@@ -487,7 +502,7 @@ def _probe(bundle: Bundle, dim: int) -> None:
 def recommender_from_bundle(bundle: Bundle):
     from movierec.recommender import Recommender
 
-    return Recommender(
+    recommender = Recommender(
         bundle.space,
         bundle.user_model,
         bundle.ranking_model,
@@ -497,3 +512,5 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.train_ratings,
         bundle.final_scorer,
     )
+    recommender.genre_vocabulary = bundle.description.genres  # the genres filter's column order
+    return recommender

@@ -7,69 +7,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# ML-1M's vocabularies and scale live with its adapter; re-exported here for code that still imports them from config
+from movierec.datasets.ml1m import (  # noqa: F401
+    AGE_GROUPS,
+    GENDERS,
+    GENRES,
+    MAX_RATING,
+    MIN_RATING,
+    OCCUPATIONS,
+    OFFICIAL_MD5,
+    OFFICIAL_URL,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIEREC_DATA_DIR", PROJECT_ROOT / "data"))
 RAW_DIR = DATA_DIR / "raw"
 PROCESSED_DIR = DATA_DIR / "processed"
 ARTIFACTS_DIR = Path(os.environ.get("ARTIFACTS_DIR", PROJECT_ROOT / "artifacts"))
 
-OFFICIAL_URL = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
-OFFICIAL_MD5 = "c4d9eecfca2ab87c1945afe126590906"
-
-GENRES: tuple[str, ...] = (
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
-GENDERS: tuple[str, ...] = ("F", "M")
-AGE_GROUPS: dict[int, str] = {
-    1: "Under 18",
-    18: "18-24",
-    25: "25-34",
-    35: "35-44",
-    45: "45-49",
-    50: "50-55",
-    56: "56+",
-}
-OCCUPATIONS: dict[int, str] = {
-    0: "other or not specified",
-    1: "academic/educator",
-    2: "artist",
-    3: "clerical/admin",
-    4: "college/grad student",
-    5: "customer service",
-    6: "doctor/health care",
-    7: "executive/managerial",
-    8: "farmer",
-    9: "homemaker",
-    10: "K-12 student",
-    11: "lawyer",
-    12: "programmer",
-    13: "retired",
-    14: "sales/marketing",
-    15: "scientist",
-    16: "self-employed",
-    17: "technician/engineer",
-    18: "tradesman/craftsman",
-    19: "unemployed",
-    20: "writer",
-}
-MIN_RATING, MAX_RATING = 1, 5
 MAX_ID = 2**31 - 1  # ids are 32-bit (store columns, model inputs): larger ones cannot exist
 # How the users table holds a user created through the API without demographics (occupation 0 is a real code)
 UNKNOWN_GENDER, UNKNOWN_AGE, UNKNOWN_OCCUPATION = "", 0, -1

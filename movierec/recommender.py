@@ -84,6 +84,8 @@ class Recommender:
     user_model and ranking_model are callables on dicts of named arrays (OnnxModel on every path the product runs).
     """
 
+    genre_vocabulary: tuple[str, ...] = GENRES  # columns of space.movie_genres (a bundle's: its description's genres)
+
     def __init__(
         self,
         space: FeatureSpace,
@@ -243,7 +245,7 @@ class Recommender:
         if exclude_seen and len(user.history_rows):
             scores[user.history_rows] = -np.inf
         if genres:
-            wanted = [GENRES.index(g) for g in genres]
+            wanted = [self.genre_vocabulary.index(g) for g in genres]
             scores[~self._genre_matrix[:, wanted].any(axis=1)] = -np.inf
         available = int(np.isfinite(scores).sum())
         k = min(top_k_retrieve, available)

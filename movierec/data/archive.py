@@ -1,4 +1,7 @@
-"""Obtain the MovieLens-1M archive: download the official one (md5-checked) or accept a local copy."""
+"""Obtain a MovieLens archive: download the official one (md5-checked) or accept a local copy, and extract it safely.
+
+The layout (folder, members, size limit) is MovieLens-1M's unless an adapter passes its own (movierec/datasets/).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import requests
 from tqdm import tqdm
 
-from movierec.config import OFFICIAL_MD5, OFFICIAL_URL
+from movierec.datasets.ml1m import OFFICIAL_MD5, OFFICIAL_URL
 from movierec.errors import DataFormatError, DownloadError
 from movierec.fsutil import atomic_directory, file_digest
 
@@ -29,8 +33,27 @@ MAX_EXTRACTED_BYTES = 100 * 1024 * 1024
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
-def _member_name(name: str) -> str:
-    return name.removeprefix(f"{ARCHIVE_DIR}/")
+@dataclass(frozen=True)
+class ArchiveLayout:
+    """What one dataset's zip holds: its folder, the members it must have, what extraction copies, a size limit."""
+
+    folder: str  # the folder inside the zip, and the extracted folder under raw/
+    members: tuple[str, ...]  # required members
+    extracted: tuple[str, ...]  # members extraction copies (the required ones and optional ones such as README)
+    label: str  # the dataset's name in messages
+    max_bytes: int  # most uncompressed bytes of the extracted members together
+    size_note: str  # the real size, in words, for the error when max_bytes is exceeded
+
+    @property
+    def zip_name(self) -> str:
+        return f"{self.folder}.zip"
+
+
+ML1M_LAYOUT = ArchiveLayout(ARCHIVE_DIR, MEMBERS, EXTRACTED, "MovieLens-1M", MAX_EXTRACTED_BYTES, "about 25 MB")
+
+
+def _member_name(name: str, layout: ArchiveLayout = ML1M_LAYOUT) -> str:
+    return name.removeprefix(f"{layout.folder}/")
 
 
 def _shown(name: str) -> str:
@@ -38,12 +61,12 @@ def _shown(name: str) -> str:
     return name if name.isprintable() and len(name) <= 200 else repr(name[:200])
 
 
-def _check_member_info(zip_path: Path, info: zipfile.ZipInfo) -> None:
+def _check_member_info(zip_path: Path, info: zipfile.ZipInfo, layout: ArchiveLayout = ML1M_LAYOUT) -> None:
     """Refuse a member that could write outside the target folder, is not a plain file, or is encrypted."""
     parts = PurePosixPath(info.filename.replace("\\", "/")).parts
     if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
         raise DataFormatError(
-            f"{zip_path}: member {info.filename[:200]!r} has an unsafe path; members must stay inside {ARCHIVE_DIR}/"
+            f"{zip_path}: member {info.filename[:200]!r} has an unsafe path; members must stay inside {layout.folder}/"
         )
     file_type = stat.S_IFMT(info.external_attr >> 16)  # Unix file type; 0 when the archiver recorded none
     if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
@@ -51,42 +74,43 @@ def _check_member_info(zip_path: Path, info: zipfile.ZipInfo) -> None:
         raise DataFormatError(f"{zip_path}: member {_shown(info.filename)} is {kind}; only regular files are allowed")
     if info.flag_bits & 0x1:
         raise DataFormatError(
-            f"{zip_path}: member {_shown(info.filename)} is encrypted; the MovieLens-1M archive is not"
+            f"{zip_path}: member {_shown(info.filename)} is encrypted; the {layout.label} archive is not"
         )
 
 
-def _open_zip(zip_path: Path, max_bytes: int) -> zipfile.ZipFile:
-    """Open a zip after checking every member's path and kind, the three members and their declared sizes."""
+def _open_zip(zip_path: Path, max_bytes: int | None, layout: ArchiveLayout = ML1M_LAYOUT) -> zipfile.ZipFile:
+    """Open a zip after checking every member's path and kind, the required members and their declared sizes."""
+    max_bytes = layout.max_bytes if max_bytes is None else max_bytes
     if not zip_path.is_file():
-        raise DataFormatError(f"{zip_path}: no such file; give the path of a MovieLens-1M zip archive")
+        raise DataFormatError(f"{zip_path}: no such file; give the path of a {layout.label} zip archive")
     if not zipfile.is_zipfile(zip_path):
         raise DataFormatError(
-            f"{zip_path}: not a zip archive, or a truncated one (expected the MovieLens-1M ml-1m.zip)"
+            f"{zip_path}: not a zip archive, or a truncated one (expected the {layout.label} {layout.zip_name})"
         )
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise DataFormatError(f"{zip_path}: damaged zip archive ({exc}); download ml-1m.zip again") from exc
+        raise DataFormatError(f"{zip_path}: damaged zip archive ({exc}); download {layout.zip_name} again") from exc
     try:
         infos = archive.infolist()
         for info in infos:
-            _check_member_info(zip_path, info)
+            _check_member_info(zip_path, info, layout)
         counts = Counter(info.filename for info in infos)
         names = set(counts)
         if len(names) < len(infos):
             twice = next(name for name, count in counts.items() if count > 1)
             raise DataFormatError(f"{zip_path}: member {_shown(twice)} appears twice; each member must appear once")
-        missing = [f"{ARCHIVE_DIR}/{m}" for m in MEMBERS if f"{ARCHIVE_DIR}/{m}" not in names]
+        missing = [f"{layout.folder}/{m}" for m in layout.members if f"{layout.folder}/{m}" not in names]
         if missing:
             raise DataFormatError(
-                f"{zip_path}: missing {', '.join(missing)}; a MovieLens-1M archive holds "
-                f"{', '.join(f'{ARCHIVE_DIR}/{m}' for m in MEMBERS)}"
+                f"{zip_path}: missing {', '.join(missing)}; a {layout.label} archive holds "
+                f"{', '.join(f'{layout.folder}/{m}' for m in layout.members)}"
             )
-        declared = sum(info.file_size for info in infos if _member_name(info.filename) in EXTRACTED)
+        declared = sum(info.file_size for info in infos if _member_name(info.filename, layout) in layout.extracted)
         if declared > max_bytes:
             raise DataFormatError(
-                f"{zip_path}: members {', '.join(EXTRACTED)} declare {declared:,} bytes uncompressed; "
-                f"at most {max_bytes:,} are allowed (MovieLens-1M is about 25 MB)"
+                f"{zip_path}: members {', '.join(layout.extracted)} declare {declared:,} bytes uncompressed; "
+                f"at most {max_bytes:,} are allowed ({layout.label} is {layout.size_note})"
             )
     except BaseException:
         archive.close()
@@ -94,7 +118,9 @@ def _open_zip(zip_path: Path, max_bytes: int) -> zipfile.ZipFile:
     return archive
 
 
-def _read_member(zip_path: Path, archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+def _read_member(
+    zip_path: Path, archive: zipfile.ZipFile, name: str, layout: ArchiveLayout = ML1M_LAYOUT
+) -> Iterator[bytes]:
     """Yield a member's bytes in chunks; a CRC or decompression error becomes one DataFormatError line.
 
     zipfile stops at the member's declared size (a member that would expand further fails its CRC), so the
@@ -110,28 +136,34 @@ def _read_member(zip_path: Path, archive: zipfile.ZipFile, name: str) -> Iterato
         )
         raise DataFormatError(
             f"{zip_path}: member {name} is corrupt ({kind}: {exc}); "
-            "the archive is truncated or damaged, download ml-1m.zip again"
+            f"the archive is truncated or damaged, download {layout.zip_name} again"
         ) from exc
 
 
-def check_archive_format(zip_path: Path, max_bytes: int = MAX_EXTRACTED_BYTES) -> None:
-    """Raise DataFormatError unless zip_path is a sound zip holding ml-1m/{ratings,users,movies}.dat.
+def check_archive_format(zip_path: Path, max_bytes: int | None = None, layout: ArchiveLayout = ML1M_LAYOUT) -> None:
+    """Raise DataFormatError unless zip_path is a sound zip holding the layout's members (ml-1m/*.dat by default).
 
     Sound: every member path stays inside the folder and is a plain file, the members extraction copies are at
     most max_bytes uncompressed together, and each of them decompresses with a matching CRC.
     """
-    with _open_zip(zip_path, max_bytes) as archive:
-        for name in _present_members(archive):
-            for _ in _read_member(zip_path, archive, name):
+    with _open_zip(zip_path, max_bytes, layout) as archive:
+        for name in _present_members(archive, layout):
+            for _ in _read_member(zip_path, archive, name, layout):
                 pass
 
 
-def _present_members(archive: zipfile.ZipFile) -> list[str]:
+def _present_members(archive: zipfile.ZipFile, layout: ArchiveLayout = ML1M_LAYOUT) -> list[str]:
     names = set(archive.namelist())
-    return [f"{ARCHIVE_DIR}/{m}" for m in EXTRACTED if f"{ARCHIVE_DIR}/{m}" in names]
+    return [f"{layout.folder}/{m}" for m in layout.extracted if f"{layout.folder}/{m}" in names]
 
 
-def download_official(dest: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_MD5, timeout: float = 30.0) -> Path:
+def download_official(
+    dest: Path,
+    url: str = OFFICIAL_URL,
+    md5: str = OFFICIAL_MD5,
+    timeout: float = 30.0,
+    hint: str = "ML1M_ZIP=/path/to/ml-1m.zip",
+) -> Path:
     """Download the official archive to dest with a progress bar; verify md5; never leave a partial file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file() and file_digest(dest, "md5") == md5:
@@ -141,7 +173,7 @@ def download_official(dest: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_M
         with requests.get(url, stream=True, timeout=timeout) as response:
             response.raise_for_status()
             total = int(response.headers.get("content-length", 0)) or None
-            with open(partial, "wb") as handle, tqdm(total=total, unit="B", unit_scale=True, desc="ml-1m.zip") as bar:
+            with open(partial, "wb") as handle, tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
                 for block in response.iter_content(chunk_size=1 << 16):
                     handle.write(block)
                     bar.update(len(block))
@@ -149,7 +181,7 @@ def download_official(dest: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_M
         partial.unlink(missing_ok=True)
         raise DownloadError(
             f"could not download {url} ({exc.__class__.__name__}: {exc}). Offline? "
-            "Pass a local archive instead: make train ML1M_ZIP=/path/to/ml-1m.zip"
+            f"Pass a local archive instead: make train {hint}"
         ) from exc
     actual = file_digest(partial, "md5")
     if actual != md5:
@@ -159,14 +191,22 @@ def download_official(dest: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_M
     return dest
 
 
-def obtain_archive(raw_dir: Path, local_zip: str | os.PathLike | None = None) -> Path:
-    """Return a verified archive path: the local one after a format check, or the official download."""
+def obtain_archive(
+    raw_dir: Path,
+    local_zip: str | os.PathLike | None = None,
+    layout: ArchiveLayout = ML1M_LAYOUT,
+    download: Callable[[Path], Path] | None = None,
+) -> Path:
+    """Return a verified archive path: the local one after a format check, or the official download.
+
+    download(dest) fetches the official archive to dest (default: MovieLens-1M's URL and md5).
+    """
     if local_zip:
         path = Path(local_zip).expanduser().resolve()
-        check_archive_format(path)
+        check_archive_format(path, layout=layout)
         return path
-    path = download_official(raw_dir / "ml-1m.zip")
-    check_archive_format(path)
+    path = (download or download_official)(raw_dir / layout.zip_name)
+    check_archive_format(path, layout=layout)
     return path
 
 
@@ -174,30 +214,36 @@ def extract_archive(
     zip_path: Path,
     raw_dir: Path,
     validate: Callable[[Path], object] | None = None,
-    max_bytes: int = MAX_EXTRACTED_BYTES,
+    max_bytes: int | None = None,
+    layout: ArchiveLayout = ML1M_LAYOUT,
 ) -> Path:
-    """Extract the .dat files to raw_dir/ml-1m; skip (no validate call) when that archive is already extracted.
+    """Extract the data files to raw_dir/<folder>; skip (no validate call) when that archive is already extracted.
 
     The files go to a staging folder first; `validate(staging)` (if given) runs there, and only when it returns
-    does the staging folder replace raw_dir/ml-1m, so a bad archive never replaces a good extraction.
+    does the staging folder replace raw_dir/<folder>, so a bad archive never replaces a good extraction.
     """
-    target = raw_dir / ARCHIVE_DIR
-    with _open_zip(zip_path, max_bytes) as archive:
+    target = raw_dir / layout.folder
+    with _open_zip(zip_path, max_bytes, layout) as archive:
         sha256 = file_digest(zip_path)
         if _recorded_sha256(target) == sha256:
             return target
-        _extract_validated(zip_path, archive, sha256, target, validate)
+        _extract_validated(zip_path, archive, sha256, target, validate, layout)
     return target
 
 
 def _extract_validated(
-    zip_path: Path, archive: zipfile.ZipFile, sha256: str, target: Path, validate: Callable[[Path], object] | None
+    zip_path: Path,
+    archive: zipfile.ZipFile,
+    sha256: str,
+    target: Path,
+    validate: Callable[[Path], object] | None,
+    layout: ArchiveLayout = ML1M_LAYOUT,
 ) -> None:
     """Write the members and the source record to a staging folder, validate there, then swap it into target."""
     with atomic_directory(target) as staging:
-        for name in _present_members(archive):
-            with open(staging / _member_name(name), "wb") as dst:
-                for block in _read_member(zip_path, archive, name):
+        for name in _present_members(archive, layout):
+            with open(staging / _member_name(name, layout), "wb") as dst:
+                for block in _read_member(zip_path, archive, name, layout):
                     dst.write(block)
         (staging / SOURCE_MARKER).write_text(json.dumps({"archive": str(zip_path), "sha256": sha256}))
         if validate is not None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
 from movierec.data.archive import archive_sha256
+from movierec.datasets.ml1m import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
 from movierec.errors import DataFormatError
 from movierec.fsutil import atomic_directory
 
@@ -29,12 +31,13 @@ CACHE_FILES = ("ratings.parquet", "users.parquet", "movies.parquet")
 
 @dataclass(frozen=True)
 class MovieLens:
-    """The three validated tables plus the sha256 of the archive they came from."""
+    """The three validated tables plus the sha256 of the archive they came from (any MovieLens family)."""
 
     ratings: pd.DataFrame  # user_id, movie_id, rating, timestamp (file order)
     users: pd.DataFrame  # user_id, gender, age, occupation, zip
     movies: pd.DataFrame  # movie_id, title, genres ("A|B"), year (nullable)
     sha256: str
+    description: Any = None  # movierec.datasets.description.DatasetDescription, set by movierec.datasets.registry
 
 
 def parse_year(title: str) -> int | None:
@@ -48,13 +51,16 @@ def _fail(path: Path, lineno: int, line: str, problem: str) -> DataFormatError:
     return DataFormatError(f"{path.name} line {lineno}: {problem}: {shown}")
 
 
-def _read_lines(path: Path) -> list[str]:
-    """The file's lines; refuse an empty file and bytes that are not ASCII (latin-1 for movies.dat) text."""
+def _read_lines(path: Path, ascii_only: bool | None = None, label: str = "MovieLens-1M") -> list[str]:
+    """The file's lines; refuse an empty file and bytes that are not ASCII (latin-1 for movies.dat) text.
+
+    ascii_only: whether the file must be ASCII (default: ML-1M's rule by file name); label names the dataset.
+    """
     if not path.is_file():
-        raise DataFormatError(f"{path}: file not found (expected MovieLens-1M {path.name})")
+        raise DataFormatError(f"{path}: file not found (expected {label} {path.name})")
     data = path.read_bytes()
     text = data.decode(ENCODING)  # latin-1 maps every byte, so this never fails; the checks below do the judging
-    ascii_only = path.name in ASCII_FILES
+    ascii_only = path.name in ASCII_FILES if ascii_only is None else ascii_only
     if not ascii_only and not data.isascii() and _is_utf8(data):
         lines = _LINE_END.split(text)  # not splitlines(): it also splits on some control characters
         lineno = next(i for i, line in enumerate(lines, 1) if not line.isascii())
@@ -62,7 +68,7 @@ def _read_lines(path: Path) -> list[str]:
             path,
             lineno,
             lines[lineno - 1],
-            f"the file is UTF-8 encoded; MovieLens-1M {path.name} is latin-1 (convert it: iconv -f utf-8 -t latin-1)",
+            f"the file is UTF-8 encoded; {label} {path.name} is latin-1 (convert it: iconv -f utf-8 -t latin-1)",
         )
     if data.translate(None, _ASCII_TEXT_BYTES if ascii_only else _LATIN1_TEXT_BYTES):  # any byte left is bad
         pattern = _NOT_ASCII_TEXT if ascii_only else _NOT_LATIN1_TEXT
@@ -74,11 +80,11 @@ def _read_lines(path: Path) -> list[str]:
             lineno,
             lines[lineno - 1],
             f"byte 0x{ord(match.group()):02x} at column {match.start() + 1} is not allowed; "
-            f"MovieLens-1M {path.name} is {allowed}",
+            f"{label} {path.name} is {allowed}",
         )
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
-        raise DataFormatError(f"{path.name}: the file is empty; MovieLens-1M {path.name} holds one record per line")
+        raise DataFormatError(f"{path.name}: the file is empty; {label} {path.name} holds one record per line")
     return lines
 
 
@@ -90,16 +96,16 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _split_fields(path: Path, lines: list[str], names: tuple[str, ...]) -> pd.DataFrame:
-    """Split '::'-separated lines; a wrong field count names the line."""
-    rows = [line.split("::") for line in lines]
+def _split_fields(path: Path, lines: list[str], names: tuple[str, ...], sep: str = "::") -> pd.DataFrame:
+    """Split sep-separated lines ('::' in ML-1M); a wrong field count names the line."""
+    rows = [line.split(sep) for line in lines]
     bad = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
     if bad is not None:
         raise _fail(
             path,
             bad + 1,
             lines[bad],
-            f"expected {len(names)} fields separated by '::' ({'::'.join(names)}), got {len(rows[bad])}",
+            f"expected {len(names)} fields separated by {sep!r} ({sep.join(names)}), got {len(rows[bad])}",
         )
     return pd.DataFrame(rows, columns=list(names))
 
@@ -125,7 +131,8 @@ def _check_unique(path: Path, lines: list[str], frame: pd.DataFrame, columns: li
     dup = frame.duplicated(columns, keep="first").to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
-        raise _fail(path, i + 1, lines[i], f"duplicate {what} {tuple(frame.iloc[i][columns])}")
+        values = tuple(v.item() if isinstance(v, np.generic) else v for v in frame.iloc[i][columns])
+        raise _fail(path, i + 1, lines[i], f"duplicate {what} {values}")
 
 
 def parse_users(path: Path) -> pd.DataFrame:
@@ -217,8 +224,11 @@ def parse_dataset(raw_dir: Path, sha256: str = "") -> MovieLens:
     return MovieLens(ratings=ratings, users=users, movies=movies, sha256=sha256)
 
 
-def load_dataset(raw_dir: Path, cache_root: Path) -> MovieLens:
-    """Load the tables through a parquet cache keyed by the archive's sha256; parse only on a cache miss."""
+def load_dataset(raw_dir: Path, cache_root: Path, parse: Callable[[Path, str], MovieLens] = parse_dataset) -> MovieLens:
+    """Load the tables through a parquet cache keyed by the archive's sha256; parse only on a cache miss.
+
+    parse(raw_dir, sha256) validates an extracted folder (default: MovieLens-1M's .dat files).
+    """
     sha256 = archive_sha256(raw_dir)
     cache = cache_root / sha256[:16]
     if all((cache / name).is_file() for name in CACHE_FILES):
@@ -228,7 +238,7 @@ def load_dataset(raw_dir: Path, cache_root: Path) -> MovieLens:
             pass
         else:
             return MovieLens(*tables, sha256=sha256)
-    data = parse_dataset(raw_dir, sha256)
+    data = parse(raw_dir, sha256)
     with atomic_directory(cache) as staging:
         for name, table in zip(CACHE_FILES, (data.ratings, data.users, data.movies), strict=True):
             table.to_parquet(staging / name, index=False)

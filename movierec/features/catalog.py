@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from movierec.config import GENRES
-
-GENRE_INDEX = {genre: i for i, genre in enumerate(GENRES)}
+from movierec.datasets.ml1m import GENRES
 
 
-def genre_multi_hot(genres: pd.Series) -> np.ndarray:
-    """(n, 18) float32 multi-hot from 'A|B' genre strings; unknown genre names are ignored."""
-    out = np.zeros((len(genres), len(GENRES)), dtype=np.float32)
+def genre_multi_hot(genres: pd.Series, vocabulary: Sequence[str] = GENRES) -> np.ndarray:
+    """(n, len(vocabulary)) float32 multi-hot from 'A|B' genre strings; names outside the vocabulary are ignored.
+
+    vocabulary: the dataset's genres in column order (its description's `genres`; default MovieLens-1M's).
+    """
+    index = {genre: i for i, genre in enumerate(vocabulary)}
+    out = np.zeros((len(genres), len(vocabulary)), dtype=np.float32)
     for row, value in enumerate(genres):
         for genre in str(value).split("|"):
-            col = GENRE_INDEX.get(genre)
+            col = index.get(genre)
             if col is not None:
                 out[row, col] = 1.0
     return out

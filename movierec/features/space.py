@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.config import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS, SECONDS_PER_DAY
+from movierec.config import MAX_RATING, MIN_RATING, SECONDS_PER_DAY
 from movierec.data.split import in_last_days
+from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.features.catalog import filled_years, genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
 
@@ -69,6 +70,7 @@ class FeatureSpace:
         movies: pd.DataFrame,
         history_length: int = 100,
         recent_days: float = 30.0,
+        description=None,
     ) -> FeatureSpace:
         """Fit on training ratings only; users and movies tables give demographics and catalogue content."""
         from sklearn.preprocessing import MinMaxScaler, StandardScaler  # training only: serving never fits
@@ -80,9 +82,10 @@ class FeatureSpace:
         users = users.sort_values("user_id").reset_index(drop=True)
         user_ids = IndexEncoder(train["user_id"].to_numpy())
         movie_ids = IndexEncoder(train["movie_id"].to_numpy())
-        genders = IndexEncoder(np.array(GENDERS))
-        ages = IndexEncoder(np.array(sorted(AGE_GROUPS)))
-        occupations = IndexEncoder(np.array(sorted(OCCUPATIONS)))
+        vocab = description or ML1M_DESCRIPTION  # DatasetDescription; an empty vocabulary: the feature is absent
+        genders = IndexEncoder(np.array(sorted(vocab.genders), dtype=str))
+        ages = IndexEncoder(np.array(sorted(vocab.age_groups), dtype=np.int64))
+        occupations = IndexEncoder(np.array(sorted(vocab.occupations), dtype=np.int64))
 
         years, year_fill = filled_years(movies["year"])
         year_scaler = MinMaxScaler().fit(years.reshape(-1, 1))
@@ -114,7 +117,7 @@ class FeatureSpace:
             history_length=int(history_length),
             cutoff_timestamp=cutoff,
             movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
-            movie_genres=genre_multi_hot(movies["genres"]),
+            movie_genres=genre_multi_hot(movies["genres"], vocab.genres),
             movie_numeric=movie_numeric,
             user_gender=genders.transform(users["gender"].astype(str).to_numpy()),
             user_age=ages.transform(users["age"].to_numpy()),
@@ -132,7 +135,7 @@ class FeatureSpace:
             "gender": self.genders.size,
             "age": self.ages.size,
             "occupation": self.occupations.size,
-            "genres": len(GENRES),
+            "genres": int(self.movie_genres.shape[1]),
             "movie_numeric": len(MOVIE_NUMERIC),
             "user_numeric": len(USER_NUMERIC),
             "history_length": self.history_length,

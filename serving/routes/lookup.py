@@ -7,7 +7,6 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from movierec.config import AGE_GROUPS, GENRES, OCCUPATIONS
 from serving.deps import LoadedDep, StoreDep
 from serving.errors import responses
 from serving.schemas import (
@@ -147,11 +146,18 @@ def example_users(loaded: LoadedDep) -> ExampleUsers:
     )
 
 
-@router.get("/vocabulary", summary="Genres and the ML-1M demographic codes with their labels")
-def vocabulary() -> dict:
+@router.get(
+    "/vocabulary",
+    summary="The served dataset's genres, demographic codes with their labels (empty when it has none) and rating scale",
+    responses=responses(503),
+)
+def vocabulary(loaded: LoadedDep) -> dict:
+    description = loaded.bundle.description
     return {
-        "genres": list(GENRES),
-        "genders": {"F": "female", "M": "male"},
-        "age_groups": {str(code): label for code, label in AGE_GROUPS.items()},
-        "occupations": {str(code): label for code, label in OCCUPATIONS.items()},
+        "dataset": description.name,
+        "genres": list(description.genres),
+        "genders": dict(description.genders),
+        "age_groups": {str(code): label for code, label in description.age_groups.items()},
+        "occupations": {str(code): label for code, label in description.occupations.items()},
+        "rating": {"min": description.rating_min, "max": description.rating_max, "step": description.rating_step},
     }

@@ -27,6 +27,7 @@ from serving.schemas import (
     UserChoice,
 )
 from serving.state import Loaded
+from serving.vocabulary import check_vocabulary
 
 router = APIRouter(tags=["recommend"])
 ERRORS = responses(404, 413, 422, 503)
@@ -34,6 +35,7 @@ ERRORS = responses(404, 413, 422, 503)
 
 async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore):
     rec = loaded.recommender
+    check_vocabulary(choice, loaded.bundle.description)  # genres and profile codes of the served dataset
     if choice.user_id is not None:
         # training-period plus live ratings (dataset or created user)
         return await store_call(store, user_context, loaded, store, choice.user_id)

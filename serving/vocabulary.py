@@ -1,0 +1,57 @@
+"""Request values checked against the served bundle's dataset description (genres, demographics), as 422s."""
+
+from __future__ import annotations
+
+from fastapi.exceptions import RequestValidationError
+
+from movierec.datasets.description import DatasetDescription
+
+
+def _allowed(values) -> str:
+    shown = [repr(v) for v in values]
+    return ", ".join(shown) if shown else "none (this dataset has no such feature)"
+
+
+def vocabulary_errors(body: dict, description: DatasetDescription) -> list[dict]:
+    """Pydantic-style errors for genres and profile values outside the bundle's vocabularies (empty when valid)."""
+    errors = []
+    for i, genre in enumerate(body.get("genres") or []):
+        if genre not in description.genres:
+            errors.append(
+                {
+                    "type": "literal_error",
+                    "loc": ("body", "genres", i),
+                    "msg": f"Input should be one of this dataset's genres ({description.name}): "
+                    f"{_allowed(description.genres)}",
+                    "input": genre,
+                }
+            )
+    profile = body.get("profile") or {}
+    for field, vocabulary in (
+        ("gender", description.genders),
+        ("age", description.age_groups),
+        ("occupation", description.occupations),
+    ):
+        value = profile.get(field)
+        if value is not None and value not in vocabulary:
+            errors.append(
+                {
+                    "type": "literal_error",
+                    "loc": ("body", "profile", field),
+                    "msg": f"Input should be one of this dataset's {field} codes ({description.name}): "
+                    f"{_allowed(vocabulary)}",
+                    "input": value,
+                }
+            )
+    return errors
+
+
+def check_vocabulary(request, description: DatasetDescription) -> None:
+    """Raise a RequestValidationError (a 422 like any other) when the request uses values the bundle does not know."""
+    body = {
+        "genres": getattr(request, "genres", None),
+        "profile": request.profile.model_dump() if getattr(request, "profile", None) is not None else None,
+    }
+    errors = vocabulary_errors(body, description)
+    if errors:
+        raise RequestValidationError(errors)

@@ -1,0 +1,64 @@
+"""The description reaches its consumers: the feature space's vocabularies, the bundle manifest, the genre filter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from movierec.artifacts import MANIFEST, load_bundle, recommender_from_bundle, resolve_bundle
+from movierec.data.split import chronological_split
+from movierec.datasets import ml1m
+from movierec.datasets.registry import ADAPTERS, load
+from movierec.errors import BundleError
+from movierec.features.catalog import genre_multi_hot
+from movierec.features.space import FeatureSpace
+from tests.synthetic_formats import csv_files, ml100k_files, write_zip
+
+
+def _space(tmp_path, dataset, files):
+    data = load(dataset, write_zip(tmp_path / "a.zip", dataset, files), tmp_path / "raw", tmp_path / "processed")
+    split = chronological_split(data.ratings)
+    return FeatureSpace.fit(split.train, data.users, data.movies, 10, description=data.description), data
+
+
+def test_feature_space_without_demographics(tmp_path):
+    space, data = _space(tmp_path, "ml-latest-small", csv_files())
+    sizes = space.vocab_sizes
+    assert (sizes["gender"], sizes["age"], sizes["occupation"]) == (1, 1, 1)  # only the unknown index
+    assert sizes["genres"] == 20 and (space.user_gender == 0).all() and (space.user_occupation == 0).all()
+    no_genre = data.movies.index[data.movies["genres"] == "(no genres listed)"][0]
+    assert space.movie_genres[no_genre].tolist() == [0.0] * 19 + [1.0]
+
+
+def test_feature_space_of_ml100k(tmp_path):
+    space, data = _space(tmp_path, "ml-100k", ml100k_files())
+    sizes = space.vocab_sizes
+    assert (sizes["gender"], sizes["age"], sizes["occupation"], sizes["genres"]) == (3, 8, 22, 19)
+    assert (space.user_age > 0).all() and (space.user_occupation > 0).all()
+
+
+def test_genre_columns_follow_the_vocabulary():
+    import pandas as pd
+
+    hot = genre_multi_hot(pd.Series(["IMAX|Drama", "Children's"]), ADAPTERS["ml-25m"].description.genres)
+    assert hot.shape == (2, 20) and hot[0].sum() == 2 and hot[1].sum() == 0  # "Children's" is ML-1M's spelling
+    assert genre_multi_hot(pd.Series(["Children's"])).shape == (1, len(ml1m.GENRES))
+
+
+def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
+    bundle = load_bundle(synthetic_bundle)
+    assert bundle.description == ml1m.DESCRIPTION  # a manifest without a description: MovieLens-1M
+    folder = shutil.copytree(resolve_bundle(synthetic_bundle), tmp_path / "bundle")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    ml100k = ADAPTERS["ml-100k"].description
+    manifest["dataset"] = ml100k.to_dict()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    copy = load_bundle(folder)
+    assert copy.description == ml100k
+    assert recommender_from_bundle(copy).genre_vocabulary == ml100k.genres
+    manifest["dataset"] = {"name": "broken"}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="manifest.json: dataset description: missing field 'rating_min'"):
+        load_bundle(folder).description  # noqa: B018

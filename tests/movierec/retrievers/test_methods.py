@@ -1,0 +1,107 @@
+"""Each method's scores checked by hand on a six-movie world, and hyper-parameter validation on the training period."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from movierec.evaluation.baselines import BiasModel
+from movierec.retrievers import LOWEST, History
+from movierec.retrievers.bias import BiasRetriever
+from movierec.retrievers.ease import DEFAULT_LAMBDA, EASERetriever
+from movierec.retrievers.item_knn import ItemKNNRetriever
+from movierec.retrievers.mf import MFRetriever
+from movierec.retrievers.user_knn import UserKNNRetriever
+from movierec.retrievers.validation import choose, holdout
+
+# the `small` world (conftest): users 1 and 2 rated rows {0, 1, 2}, user 3 {2, 3}, user 4 {3, 4}; row 5 never rated;
+# training counts per row: 2, 2, 3, 2, 1, 0
+
+
+def of(m, rows, ratings=None) -> History:
+    return History([m[r] for r in rows], ratings if ratings is not None else [4.0] * len(rows))
+
+
+def test_item_knn_cosine_by_hand(small):
+    train, space, m = small
+    knn = ItemKNNRetriever().index(train, space)
+    scores = knn.scores([of(m, [0])])[0]
+    assert scores[1] == pytest.approx(1.0) and scores[2] == pytest.approx(2 / math.sqrt(6))  # cos(0,1), cos(0,2)
+    assert -1 < scores[3] < 0 and -1 < scores[4] < scores[3]  # no evidence: popularity order below it
+    assert scores[5] == LOWEST
+    assert knn.top_k([of(m, [0])], 5)[0].tolist() == [[1, 2, 3, 4, 5]]
+    two = knn.scores([of(m, [0, 3])])[0]  # evidence adds up over the history
+    assert two[2] == pytest.approx(2 / math.sqrt(6) + 1 / math.sqrt(6)) and two[4] == pytest.approx(1 / math.sqrt(2))
+    nearest = ItemKNNRetriever(neighbours=1).index(train, space).scores([of(m, [0])])[0]
+    assert nearest[1] == pytest.approx(1.0) and nearest[2] < 0  # row 2 is not row 0's single nearest neighbour
+
+
+def test_user_knn_neighbours_by_hand(small):
+    train, space, m = small
+    knn = UserKNNRetriever(neighbours=2).index(train, space)
+    scores = knn.scores([of(m, [0])])[0]
+    assert scores[1] == pytest.approx(2 / math.sqrt(3)) == pytest.approx(scores[2])  # users 1 and 2, cosine 1/sqrt(3)
+    assert knn.top_k([of(m, [0])], 5)[0].tolist() == [[1, 2, 3, 4, 5]]  # tie in catalogue order, then popularity
+    assert knn.top_k([of(m, [3])], 3)[0].tolist() == [[2, 4, 0]]  # users 3 and 4 tie, then the most popular
+    # with one neighbour, a history {3, 4} finds user 4 only, who rated nothing else: popularity decides
+    single = UserKNNRetriever(neighbours=1).index(train, space)
+    assert single.top_k([of(m, [3, 4])], 3)[0].tolist() == [[2, 0, 1]]
+
+
+def test_ease_closed_form_by_hand(small):
+    train, space, m = small
+    lam = 1.0
+    ease = EASERetriever(lam=lam).index(train, space)
+    x = np.zeros((4, 5))
+    for user, rows in enumerate([[0, 1, 2], [0, 1, 2], [2, 3], [3, 4]]):
+        x[user, rows] = 1
+    p = np.linalg.inv(x.T @ x + lam * np.eye(5))
+    b = np.eye(5) - p / np.diag(p)[None, :]
+    h = np.zeros(5)
+    h[[0, 3]] = 1
+    scores = ease.scores([of(m, [0, 3])])[0]
+    assert np.allclose(scores[:5], h @ b, atol=1e-5) and scores[5] == LOWEST
+    assert np.allclose(np.diag(ease.weights), 0.0)
+    # too little data to validate lambda on: the documented default
+    auto = EASERetriever().index(train, space)
+    assert auto.lam == DEFAULT_LAMBDA and auto.validation == {}
+
+
+def test_mf_folds_any_history_in_by_projection(small):
+    train, space, m = small
+    mf = MFRetriever(factors=3).index(train, space)  # the interaction matrix has rank 3: exact
+    v = mf.item_factors
+    assert np.allclose(v.T @ v, np.eye(3), atol=1e-5)
+    assert np.allclose(mf.scores([of(m, [2, 3])])[0][:5], [0, 0, 1, 1, 0], atol=1e-5)  # user 3's row comes back
+    low = MFRetriever(factors=1).index(train, space)
+    h = np.zeros(6, np.float32)
+    h[[0, 4]] = 1
+    assert np.allclose(low.scores([of(m, [0, 4])])[0][:5], (h @ low.item_factors @ low.item_factors.T)[:5], atol=1e-6)
+
+
+def test_bias_scores_are_predicted_ratings(small):
+    train, space, m = small
+    bias = BiasRetriever().index(train, space)
+    model = BiasModel().fit(train)
+    movie_bias = model.movie_bias.reindex(m[:5]).to_numpy()
+    history = of(m, [0, 3], [5.0, 1.0])
+    user_bias = ((5.0 - model.mean - movie_bias[0]) + (1.0 - model.mean - movie_bias[3])) / (2 + 5.0)
+    assert np.allclose(bias.scores([history])[0][:5], model.mean + user_bias + movie_bias, atol=1e-5)
+    assert np.allclose(bias.scores([History.empty()])[0][:5], model.mean + movie_bias, atol=1e-5)
+    # a user's bias shifts their scores, never their order: the list is the movie-bias order
+    top = bias.top_k([history, of(m, [0, 3], [1.0, 1.0])], 3)[0]
+    expected = [r for r in np.argsort(-movie_bias, kind="stable").tolist() if r not in (0, 3)]
+    assert top.tolist() == [expected, expected]
+
+
+def test_holdout_and_choose_on_the_training_period(world):
+    split, space = world
+    fit, validation = holdout(split.train, days=7.0)
+    assert len(fit) + len(validation) == len(split.train) and len(validation) > 0
+    assert fit["timestamp"].max() <= split.train["timestamp"].max() - 7 * 86_400 < validation["timestamp"].min()
+    best, scores = choose(lambda n: ItemKNNRetriever(neighbours=int(n)), (1.0, 50.0), split.train, space, default=9.0)
+    assert set(scores) == {1.0, 50.0} and scores[best] == max(scores.values())
+    assert all(0.0 <= value <= 1.0 for value in scores.values())
+    assert choose(ItemKNNRetriever, (1.0,), split.train.drop(columns="timestamp"), space, default=9.0) == (9.0, {})

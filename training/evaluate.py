@@ -19,8 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
     parser.add_argument(
         "--archive",
-        default=os.environ.get("ML1M_ZIP") or None,
-        help="the archive the bundle was trained on (default: $ML1M_ZIP, else the prepared data/)",
+        default=os.environ.get("DATA_ZIP") or os.environ.get("ML1M_ZIP") or None,
+        help="the archive the bundle was trained on (default: $DATA_ZIP or $ML1M_ZIP, else the prepared data/)",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ are (default: data/)")
     parser.add_argument("--reports", type=Path, default=PROJECT_ROOT / "reports")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         bundle = load_bundle(args.bundle, threads=os.cpu_count() or 1)
-        data = load_prepared(args.archive, *data_dirs(args.data_dir))
+        data = load_prepared(args.archive, *data_dirs(args.data_dir), dataset=bundle.description.name)
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -284,7 +284,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.simulate", description=__doc__)
     parser.add_argument("--artifacts", type=Path, default=ARTIFACTS_DIR, help="bundle to serve (default: artifacts/)")
     parser.add_argument(
-        "--archive", default=os.environ.get("ML1M_ZIP") or None, help="ml-1m.zip (default: $ML1M_ZIP or data/)"
+        "--archive",
+        default=os.environ.get("DATA_ZIP") or os.environ.get("ML1M_ZIP") or None,
+        help="the bundle's archive (default: $DATA_ZIP or $ML1M_ZIP, else data/)",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ are (default: data/)")
     parser.add_argument(
@@ -321,13 +323,15 @@ def run(args: argparse.Namespace) -> Path:
     from movierec.artifacts import read_manifest, resolve_bundle
     from movierec.data.prepare import load_prepared
     from movierec.data.split import chronological_split
+    from movierec.datasets.registry import DEFAULT_DATASET
     from movierec.fsutil import atomic_directory
     from training.train import data_dirs
 
     start = time.perf_counter()
     bundle = resolve_bundle(args.artifacts)
     manifest = read_manifest(bundle)
-    data = load_prepared(args.archive, *data_dirs(args.data_dir))
+    dataset = (manifest.get("dataset") or {}).get("name", DEFAULT_DATASET)
+    data = load_prepared(args.archive, *data_dirs(args.data_dir), dataset=dataset)
     if data.sha256 != manifest["data"]["archive_sha256"]:
         raise ValueError(f"the data is not the archive bundle {manifest['version']} was trained on; pass --archive")
     split = chronological_split(data.ratings, manifest["config"]["test_fraction"])

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
+from movierec.datasets.registry import DEFAULT_DATASET
+from training.data import dataset_args
 
 
 @contextmanager
@@ -31,11 +33,7 @@ def peak_rss_mb() -> float:
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
-    parser.add_argument(
-        "--archive",
-        default=os.environ.get("ML1M_ZIP") or None,
-        help="local ml-1m.zip (default: $ML1M_ZIP, else download the official archive)",
-    )
+    dataset_args(parser)  # --dataset, --archive ($DATASET, $DATA_ZIP / $ML1M_ZIP)
     parser.add_argument("--output", type=Path, default=ARTIFACTS_DIR, help="artifacts folder (default: artifacts/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -79,9 +77,17 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
 
 
 def run(
-    cfg: TrainConfig, archive, output: Path, raw_dir: Path, processed_dir: Path, verbose: int = 1, live=None
+    cfg: TrainConfig,
+    archive,
+    output: Path,
+    raw_dir: Path,
+    processed_dir: Path,
+    verbose: int = 1,
+    live=None,
+    dataset: str = DEFAULT_DATASET,
 ) -> Path:
-    """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none)."""
+    """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none);
+    dataset: a name of movierec.datasets.registry.ADAPTERS."""
     import keras
 
     from movierec.artifacts import save_bundle
@@ -100,14 +106,16 @@ def run(
     timings: dict[str, float] = {}
     total = time.perf_counter()
     with stage("data", timings):
-        data = prepare_dataset(archive, raw_dir, processed_dir)
+        data = prepare_dataset(archive, raw_dir, processed_dir, dataset=dataset)
         split = chronological_split(data.ratings, cfg.test_fraction)
         print(f"{split.sizes[0]:,} train / {split.sizes[1]:,} test ratings, cut-off {split.cutoff_timestamp}")
         folded = fold_in(split, data.users, data.movies, live or LiveData.empty())
         split, users = folded.split, folded.users  # the archive's test split is unchanged
         print(describe(folded.summary))
     with stage("features", timings):
-        space = FeatureSpace.fit(split.train, users, data.movies, cfg.history_length, cfg.recent_days)
+        space = FeatureSpace.fit(
+            split.train, users, data.movies, cfg.history_length, cfg.recent_days, description=data.description
+        )
         print(f"vocabularies: {space.vocab_sizes}")
     with stage("retrieval", timings):
         retrieval = fit_retrieval(space, split.train, cfg, verbose=verbose)
@@ -159,6 +167,7 @@ def run(
             data_sha256=data.sha256,
             timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
             extra_files=report_files(result, extra),
+            description=data.description.to_dict(),
         )
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
     print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")
@@ -200,7 +209,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         live = read_live(args.database_url or default_database_url(args.data_dir))
-        run(cfg, args.archive, args.output, *data_dirs(args.data_dir), verbose=0 if args.quiet else 1, live=live)
+        run(
+            cfg,
+            args.archive,
+            args.output,
+            *data_dirs(args.data_dir),
+            verbose=0 if args.quiet else 1,
+            live=live,
+            dataset=args.dataset,
+        )
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

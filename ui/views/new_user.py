@@ -66,7 +66,9 @@ if me is None:
     with st.form("profile"):
         st.caption("About you (optional: helps before you have rated much)")
         c1, c2, c3 = st.columns(3)
-        gender = c1.selectbox("Gender", [None, *vocabulary["genders"]], format_func=lambda g: vocabulary["genders"].get(g, "—"))
+        gender = c1.selectbox(
+            "Gender", [None, *vocabulary["genders"]], format_func=lambda g: vocabulary["genders"].get(g, "—")
+        )
         age = c2.selectbox(
             "Age", [None, *vocabulary["age_groups"]], format_func=lambda a: vocabulary["age_groups"].get(a, "—")
         )

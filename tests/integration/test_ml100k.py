@@ -1,0 +1,42 @@
+"""MovieLens-100K end to end from the real archive: train (short epochs), evaluate, serve /recommend."""
+
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.config import Settings
+from serving.main import create_app
+from tests.conftest import small_config
+
+pytestmark = pytest.mark.integration
+SHARED_ML100K = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ml-100k.zip"
+
+
+@pytest.fixture(scope="module")
+def ml100k_bundle(tmp_path_factory) -> Path:
+    archive = Path(os.environ.get("ML100K_ZIP") or SHARED_ML100K)
+    if not archive.is_file():
+        pytest.skip(f"no MovieLens-100K archive at {archive} (set ML100K_ZIP)")
+    from training.train import run
+
+    root = tmp_path_factory.mktemp("ml100k")
+    run(small_config(), archive, root / "artifacts", root / "raw", root / "processed", verbose=0, dataset="ml-100k")
+    return root / "artifacts"
+
+
+def test_ml100k_trains_evaluates_and_serves(ml100k_bundle):
+    app = create_app(Settings(artifacts_dir=ml100k_bundle, admin_token="t"))
+    with TestClient(app) as client:
+        vocabulary = client.get("/vocabulary").json()
+        assert vocabulary["dataset"] == "ml-100k" and len(vocabulary["genres"]) == 19
+        known = client.post("/recommend", json={"user_id": 1, "top_n_final": 5})
+        assert known.status_code == 200, known.text
+        assert len(known.json()["recommendations"]) == 5
+        new = client.post(
+            "/recommend",
+            json={"profile": {"gender": "F", "age": 25, "occupation": 4}, "ratings": [{"movie_id": 50, "rating": 5}]},
+        )
+        assert new.status_code == 200 and 50 not in [r["movie_id"] for r in new.json()["recommendations"]]
+        assert client.post("/recommend", json={"user_id": 1, "genres": ["IMAX"]}).status_code == 422

@@ -49,9 +49,14 @@ def test_genre_columns_follow_the_vocabulary():
 
 def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
     bundle = load_bundle(synthetic_bundle)
-    assert bundle.description == ml1m.DESCRIPTION  # a manifest without a description: MovieLens-1M
+    # training records the dataset's description, with the id ranges of the data it saw
+    assert bundle.description.name == "ml-1m" and bundle.description.genres == ml1m.GENRES
+    assert bundle.description.user_id_range == (1, int(bundle.users["user_id"].max()))
     folder = shutil.copytree(resolve_bundle(synthetic_bundle), tmp_path / "bundle")
     manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["dataset"] = None
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    assert load_bundle(folder).description == ml1m.DESCRIPTION  # a manifest without a description: MovieLens-1M
     ml100k = ADAPTERS["ml-100k"].description
     manifest["dataset"] = ml100k.to_dict()
     (folder / MANIFEST).write_text(json.dumps(manifest))

@@ -203,17 +203,34 @@ def parse_ratings(path: Path, users: pd.DataFrame, movies: pd.DataFrame) -> pd.D
             "timestamp": _integers(path, lines, raw, "Timestamp"),
         }
     )
-    bad = ((ratings["rating"] < MIN_RATING) | (ratings["rating"] > MAX_RATING)).to_numpy()
+    check_ratings(
+        path, lines, ratings, (MIN_RATING, MAX_RATING, f"{MIN_RATING}-{MAX_RATING}"),
+        (users, "users.dat"), (movies, "movies.dat"),
+    )  # fmt: skip
+    return ratings
+
+
+def check_ratings(
+    path: Path,
+    lines: list[str],
+    ratings: pd.DataFrame,
+    scale: tuple[float, float, str],
+    users: tuple[pd.DataFrame, str],
+    movies: tuple[pd.DataFrame, str],
+) -> None:
+    """What every integer-rating file must hold, line-numbered: ratings within scale (low, high, as worded in the
+    error), user and movie ids of the (table, file name) given, at most one rating per (user, movie)."""
+    low, high, worded = scale
+    bad = ((ratings["rating"] < low) | (ratings["rating"] > high)).to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {MIN_RATING}-{MAX_RATING}")
-    for column, table, name in (("user_id", users, "users.dat"), ("movie_id", movies, "movies.dat")):
+        raise _fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {worded}")
+    for column, (table, name) in (("user_id", users), ("movie_id", movies)):
         known = ratings[column].isin(table[column]).to_numpy()
         if not known.all():
             i = int(np.argmin(known))
             raise _fail(path, i + 1, lines[i], f"{column} {ratings[column].iloc[i]} is not in {name}")
     _check_unique(path, lines, ratings, ["user_id", "movie_id"], "(user_id, movie_id) rating")
-    return ratings
 
 
 def parse_dataset(raw_dir: Path, sha256: str = "") -> MovieLens:

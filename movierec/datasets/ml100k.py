@@ -22,6 +22,7 @@ from movierec.data.loader import (
     _integers,
     _read_lines,
     _split_fields,
+    check_ratings,
     parse_year,
 )
 from movierec.datasets import ml1m
@@ -144,16 +145,8 @@ def parse_ratings(path: Path, users: pd.DataFrame, movies: pd.DataFrame) -> pd.D
             "timestamp": _integers(path, lines, raw, "timestamp"),
         }
     )
-    bad = ((ratings["rating"] < DESCRIPTION.rating_min) | (ratings["rating"] > DESCRIPTION.rating_max)).to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise _fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {DESCRIPTION.rating_rule()}")
-    for column, table, name in (("user_id", users, "u.user"), ("movie_id", movies, "u.item")):
-        known = ratings[column].isin(table[column]).to_numpy()
-        if not known.all():
-            i = int(np.argmin(known))
-            raise _fail(path, i + 1, lines[i], f"{column} {ratings[column].iloc[i]} is not in {name}")
-    _check_unique(path, lines, ratings, ["user_id", "movie_id"], "(user_id, movie_id) rating")
+    scale = (DESCRIPTION.rating_min, DESCRIPTION.rating_max, DESCRIPTION.rating_rule())
+    check_ratings(path, lines, ratings, scale, (users, "u.user"), (movies, "u.item"))
     return ratings
 
 

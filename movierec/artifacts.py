@@ -44,6 +44,7 @@ KERAS_FILES = {
 }
 ONNX_FILES = {"user_tower": "user_tower.onnx", "ranking_model": "ranking_model.onnx"}  # what serving runs
 SPACE_ARRAYS, SPACE_META = "feature_space.npz", "feature_space.json"
+PEERS_DIR = "peers"  # one <name>.npz per peer retriever (movierec.retrievers), listed in the manifest's "peers"
 TABLE_COLUMNS = {
     "movies.parquet": ("movie_id", "title", "genres", "year"),
     "users.parquet": ("user_id", "gender", "age", "occupation"),
@@ -78,6 +79,7 @@ class Bundle:
     users: pd.DataFrame
     train_ratings: pd.DataFrame
     keras_models: dict = field(default_factory=dict)  # name -> keras.Model, only with load_bundle(keras_models=True)
+    peers: dict = field(default_factory=dict)  # name -> fitted movierec.retrievers.Retriever (the peers' methods)
 
     @property
     def metrics(self) -> dict:
@@ -169,11 +171,13 @@ def save_bundle(
     timings: dict,
     extra_files: dict[str, bytes] | None = None,
     description: dict | None = None,
+    peers: dict | None = None,
 ) -> Path:
     """Write a complete bundle to a temporary folder, then move it into place and repoint `current`.
 
     keras_models: the trained models keyed like KERAS_FILES; onnx_models: their exported graphs keyed like ONNX_FILES
-    (movierec.models.export.to_onnx), the same bytes the evaluation ran.
+    (movierec.models.export.to_onnx), the same bytes the evaluation ran; peers: fitted retrievers by name, saved as
+    plain arrays (Retriever.to_arrays) that serving rebuilds without refitting.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -199,6 +203,9 @@ def save_bundle(
             users.to_parquet(staging / "users.parquet", index=False)
             train_ratings.to_parquet(staging / "train_ratings.parquet", index=False)
             (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            for name, retriever in (peers or {}).items():
+                (staging / PEERS_DIR).mkdir(exist_ok=True)
+                np.savez(staging / PEERS_DIR / f"{name}.npz", **retriever.to_arrays())
             for name, content in (extra_files or {}).items():
                 target = staging / name
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +220,7 @@ def save_bundle(
                 "dataset": description,  # DatasetDescription.to_dict() (None: MovieLens-1M)
                 "row_order": ROW_ORDER,
                 "served_models": dict(ONNX_FILES),
+                "peers": sorted(peers or {}),
                 "vocab_sizes": space.vocab_sizes,
                 "vector_dim": int(np.asarray(movie_vectors).shape[1]),
                 "config": config,
@@ -326,6 +334,10 @@ def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bun
         name = "final_scorer.json"
         scorer = _read_scorer(folder / name)
         models = {key: OnnxModel(folder / file, file, threads) for key, file in ONNX_FILES.items()}
+        peers = {}
+        for peer in _peer_names(folder, manifest):
+            name = f"{PEERS_DIR}/{peer}.npz"
+            peers[peer] = _read_peer(folder / name, peer, space)
     except BundleError:
         raise
     except Exception as exc:  # a file that passed its checksum but cannot be read by this code
@@ -341,6 +353,7 @@ def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bun
         movies=tables["movies.parquet"],
         users=tables["users.parquet"],
         train_ratings=tables["train_ratings.parquet"],
+        peers=peers,
     )
     check_consistency(bundle)
     if keras_models:
@@ -360,6 +373,34 @@ def _read_space(folder: Path) -> FeatureSpace:
         raise BundleError(f"{folder / SPACE_ARRAYS}: {exc.args[0]!r} missing from the feature space") from exc
     except ValueError as exc:
         raise BundleError(f"{folder / SPACE_ARRAYS}: {exc}") from exc
+
+
+def _peer_names(folder: Path, manifest: dict) -> list[str]:
+    """The manifest's peer retrievers (none in bundles written before peers were saved), each a known method whose
+    file the manifest lists."""
+    from movierec.retrievers import RETRIEVERS
+
+    names = manifest.get("peers", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise BundleError(f"{folder / MANIFEST}: 'peers' must be a list of distinct method names")
+    for name in names:
+        if name not in RETRIEVERS:
+            raise BundleError(f"{folder / MANIFEST}: unknown peer method {name!r}; known: {', '.join(RETRIEVERS)}")
+        if f"{PEERS_DIR}/{name}.npz" not in manifest["files"]:
+            raise BundleError(f"{folder / MANIFEST}: peer {name!r} has no {PEERS_DIR}/{name}.npz in 'files'")
+    return names
+
+
+def _read_peer(path: Path, name: str, space: FeatureSpace):
+    """A fitted retriever from its plain arrays (no pickle), checked against the bundle's catalogue."""
+    from movierec.retrievers import RETRIEVERS
+
+    with np.load(path, allow_pickle=False) as arrays:
+        loaded = {key: arrays[key] for key in arrays.files}
+    try:
+        return RETRIEVERS[name].from_arrays(loaded, space)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from exc
 
 
 def _read_scorer(path: Path) -> FinalScorer:
@@ -513,4 +554,5 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.final_scorer,
     )
     recommender.genre_vocabulary = bundle.description.genres  # the genres filter's column order
+    recommender.peers = dict(bundle.peers)
     return recommender

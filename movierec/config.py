@@ -79,6 +79,7 @@ class TrainConfig:
     retrieve_k: int = 200
     final_k: int = 10
     recent_days: float = 30.0
+    peers: tuple[str, ...] | None = None  # peer methods fitted, evaluated and saved (None: all of movierec.retrievers)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)
 
@@ -93,4 +94,6 @@ class TrainConfig:
         for key in ("units", "dropouts"):
             if key in ranking_data:
                 ranking_data[key] = tuple(ranking_data[key])
+        if data.get("peers") is not None:
+            data["peers"] = tuple(data["peers"])
         return cls(retrieval=retrieval, ranking=RankingConfig(**ranking_data), **data)

@@ -20,6 +20,7 @@ from movierec.models.final_score import FinalScorer
 from movierec.search import SearchResult, TitleIndex
 
 HIGH_RATING = 4
+TWO_STAGE = "two_stage"  # the product's model: two-tower retrieval, then the ranker
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -74,7 +75,7 @@ class Recommendation:
     year: int | None
     ranking_score: float  # P(the user's next rating is this movie and >= 4): the final list's order
     predicted_rating: float  # the ranker's rating, 1-5
-    retrieval_score: float  # cosine of user and movie vectors
+    retrieval_score: float  # cosine of user and movie vectors (a peer method: its own score)
     because: dict | None
 
 
@@ -99,6 +100,7 @@ class Recommender:
     ):
         self.space = space
         self.final_scorer = final_scorer
+        self.peers: dict = {}  # name -> fitted movierec.retrievers.Retriever, servable instead of the two stages
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
         self._user_fn = user_model
         self._rank_fn = ranking_model
@@ -233,6 +235,11 @@ class Recommender:
         )
 
     # ---- the two stages ---------------------------------------------------------------------------
+    @property
+    def models(self) -> tuple[str, ...]:
+        """What `recommend` can run: the two stages, then the peers' methods this recommender holds."""
+        return (TWO_STAGE, *self.peers)
+
     def recommend(
         self,
         user: UserContext,
@@ -240,21 +247,42 @@ class Recommender:
         top_n_final: int = 10,
         exclude_seen: bool = True,
         genres: list[str] | None = None,
+        model: str = TWO_STAGE,
     ) -> list[Recommendation]:
-        scores = self.movie_vectors @ user.vector[0]
+        """The top_n_final movies for the user: retrieval of top_k_retrieve candidates, then the ranker's final order.
+        model names a peer method instead (single stage: its own scores order the list; top_k_retrieve is unused;
+        the ranker still gives each movie's predicted rating). KeyError for a model this recommender does not hold."""
+        if model != TWO_STAGE and model not in self.peers:
+            raise KeyError(f"model {model!r} is not in this bundle; available: {', '.join(self.models)}")
+        if model == TWO_STAGE:
+            scores = self.movie_vectors @ user.vector[0]
+        else:
+            from movierec.retrievers import History
+
+            history = History(self._movie_id_array[user.history_rows], user.history_ratings)
+            scores = self.peers[model].scores([history])[0].astype(np.float64)
+            scores[~np.isfinite(scores)] = np.finfo(np.float64).min  # a finite floor: only exclusions are -inf
         if exclude_seen and len(user.history_rows):
             scores[user.history_rows] = -np.inf
         if genres:
             wanted = [self.genre_vocabulary.index(g) for g in genres]
             scores[~self._genre_matrix[:, wanted].any(axis=1)] = -np.inf
         available = int(np.isfinite(scores).sum())
-        k = min(top_k_retrieve, available)
-        if k == 0:
-            return []
-        candidates = top_k_rows(scores, k)
-        order, final, predicted = self.final_order(user.inputs, user.vector, scores[None, :], candidates)
-        order, final, predicted = order[0, :top_n_final], final[0], predicted[0]
-        chosen = candidates[0, order]
+        if model == TWO_STAGE:
+            k = min(top_k_retrieve, available)
+            if k == 0:
+                return []
+            candidates = top_k_rows(scores, k)
+            order, final, predicted = self.final_order(user.inputs, user.vector, scores[None, :], candidates)
+            order, final, predicted = order[0, :top_n_final], final[0], predicted[0]
+            chosen = candidates[0, order]
+        else:
+            k = min(top_n_final, available)
+            if k == 0:
+                return []
+            chosen = top_k_rows(scores, k)[0]
+            order, final = np.arange(k), scores[chosen]
+            predicted = self.predict_ratings(user.inputs, user.vector, chosen)
         because = self._because(user, chosen)
         return [
             Recommendation(

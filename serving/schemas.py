@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from movierec.config import MAX_ID  # ids and counts beyond it are a 422, never an overflow further down
+from movierec.recommender import TWO_STAGE
+from movierec.retrievers import RETRIEVERS
 
 # A genre name; the bundle's genre vocabulary is checked at request time (serving/vocabulary.py), so one API
 # serves whichever dataset the bundle was trained on. The length bound is the largest MovieLens vocabulary.
@@ -17,6 +19,8 @@ MAX_RATINGS = 200
 MAX_SCORE_IDS = 1000
 MAX_GENRES = 20  # the CSV family's 20 genres; a bundle allows at most its own vocabulary
 DEFAULT_RETRIEVE = 200
+# the product's two stages, or one of the peers' methods; which of them a bundle holds is checked at request time
+ModelName = Literal[(TWO_STAGE, *RETRIEVERS)]
 MovieId = Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])]
 Genres = Annotated[list[Genre], Field(min_length=1, max_length=MAX_GENRES, json_schema_extra={"uniqueItems": True})]
 USER_KEYS = ("user_id", "profile", "ratings")
@@ -156,6 +160,12 @@ class RecommendRequest(UserChoice):
     )
     top_n_final: int = Field(10, ge=1, le=MAX_ID, description="results returned after ranking (1..top_k_retrieve)")
     exclude_seen: bool = Field(True, description="drop movies the user already rated")
+    model: ModelName = Field(
+        TWO_STAGE,
+        examples=["ease"],
+        description=f"`{TWO_STAGE}` (two-tower retrieval, then the ranker) or a peer method the bundle holds, ranked "
+        "by its own score (see `models` in /vocabulary); top_k_retrieve is used by the two stages only",
+    )
     genres: Genres | None = Field(
         None,
         examples=[["Animation", "Comedy"]],
@@ -233,15 +243,16 @@ class Recommendation(BaseModel):
     genres: list[str]
     year: int | None
     ranking_score: float = Field(
-        description="the final order: P(the user's next rating is this movie and it is >= 4), from the retrieval "
-        "softmax and the ranker's calibrated rating"
+        description="the list's order. two_stage: P(the user's next rating is this movie and it is >= 4), from the "
+        "retrieval softmax and the ranker's calibrated rating; a peer method: its own score"
     )
-    predicted_rating: float = Field(description="the ranker's predicted rating (1-5)")
-    retrieval_score: float = Field(description="cosine of user and movie vectors")
+    predicted_rating: float = Field(description="the ranker's predicted rating (1-5), whichever model chose the movie")
+    retrieval_score: float = Field(description="two_stage: cosine of user and movie vectors; a peer method: its score")
     because: MovieRef | None = Field(description="highly rated movie in the history closest to this one")
 
 
 class RecommendResponse(BaseModel):
+    model: str = Field(description="the model that made the list", examples=[TWO_STAGE])
     user_id: int | None
     gender: str | None
     age: int | None

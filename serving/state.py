@@ -48,7 +48,8 @@ def load_and_warm(artifacts_dir: Path, threads: int = 1) -> Loaded:
         recommender.known_user(first_user, live=[(first_movie, 5.0)]),
         recommender.new_user("F", 25, 12, [(first_movie, 5.0)]),
     ):
-        recommender.recommend(user, 200, 10)
+        for model in recommender.models:  # a peer builds its dense matrices on its first call
+            recommender.recommend(user, 200, 10, model=model)
         recommender.score(user, bundle.movies["movie_id"].iloc[:3].to_numpy())
     log.info(
         "bundle %s loaded and warmed up in %.2fs (pid %d)", bundle.version, time.perf_counter() - start, os.getpid()

@@ -24,6 +24,8 @@ def resave_bundle(root: Path, bundle=None) -> Path:
         metrics=b.metrics,
         data_sha256=b.manifest["data"]["archive_sha256"],
         timings={},
+        description=b.manifest.get("dataset"),
+        peers=b.peers,
     )
 
 

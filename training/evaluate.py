@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from movierec.data.split import chronological_split
     from movierec.errors import MovieRecError
     from movierec.evaluation.evaluate import evaluate
+    from movierec.evaluation.peers import evaluate_fitted
     from movierec.evaluation.report import report_files
     from training.train import data_dirs, print_summary
 
@@ -68,7 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(
         recommender_from_bundle(bundle), split, cfg["retrieve_k"], cfg["final_k"], cfg["recent_days"], **streaming
     )
-    print_summary(result["metrics"])
+    metrics = result["metrics"]
+    metrics["dataset"] = bundle.description.name
+    if bundle.peers:  # the bundle's fitted peers, on the same streaming events as the two-stage list
+        events = metrics["streaming"]["two_stage_events"]
+        metrics["peers"] = evaluate_fitted(
+            bundle.peers,
+            split,
+            bundle.space,
+            events["events"] if events["kind"] == "sample" else None,
+            events.get("seed") or 0,
+            cfg["retrieve_k"],
+            cfg["final_k"],
+            log=lambda line: print(line, flush=True),
+        )
+    print_summary(metrics)
     target = args.reports / bundle.version
     for name, content in report_files(result, {"bundle": bundle.version}).items():
         path = target / name

@@ -90,7 +90,7 @@ def table_lines(result: dict) -> list[str]:
             f"{f(fl[f'ndcg@{fk}'], 9)}{f(fl[f'precision@{fk}'], 7)}{f(hits['hr@10'], 7)}{f(hits[f'ndcg@{fk}'], 9)}"
             f"{f(hits['hr@100'], 8)} |{f(sm['hr@10'], 7)}{f(sm['ndcg@10'], 9)}{f(sm['hr@100'], 8)}"
             f"{f(sm['hr@10_seen_users'], 11)}{f(sm['hr@10_unknown_users'], 9)} |"
-            f"{s['index']:>8.1f}{s['static'] + s['streaming']:>8.1f}"
+            f"{s.get('index', float('nan')):>8.1f}{s['static'] + s['streaming']:>8.1f}"
         )
     lines.append(
         f"R@k: every test movie relevant; NDCG@{fk}+ and P@{fk}+: ratings >= 4 relevant (users with one); HR@k, "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
 from movierec.datasets.registry import DEFAULT_DATASET
+from movierec.retrievers import RETRIEVERS
 from training.data import dataset_args
 
 
@@ -50,6 +51,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     parser.add_argument("--output-dim", type=int, default=defaults.retrieval.output_dim, help="tower vector size")
     parser.add_argument("--history-length", type=int, default=defaults.history_length)
     parser.add_argument("--temperature", type=float, default=defaults.retrieval.temperature)
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        default=None,
+        metavar="METHOD",
+        help="peer methods to fit, evaluate beside the two stages and save in the bundle for serving: any of "
+        f"{' '.join(RETRIEVERS)}, or 'none' (default: all)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     parser.add_argument(
         "--database-url",
@@ -58,9 +67,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         "movierec.sqlite3 in the data folder when it exists)",
     )
     args = parser.parse_args(argv)
+    peers = None
+    if args.peers is not None:
+        peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
+        unknown = [name for name in peers if name not in RETRIEVERS]
+        if unknown:
+            parser.error(f"--peers: unknown method(s) {unknown}; choose from {' '.join(RETRIEVERS)}, or 'none' alone")
     cfg = dataclasses.replace(
         defaults,
         seed=args.seed,
+        peers=peers,
         history_length=args.history_length,
         retrieval=dataclasses.replace(
             defaults.retrieval,
@@ -95,7 +111,8 @@ def run(
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import chronological_split
     from movierec.evaluation.evaluate import evaluate
-    from movierec.evaluation.report import report_files
+    from movierec.evaluation.peers import evaluate_peers
+    from movierec.evaluation.report import every_method_lines, report_files
     from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
     from movierec.models.runtime import OnnxModel
@@ -142,8 +159,26 @@ def run(
             final_scorer,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
-        metrics = {**result["metrics"], "ranker_validation": ranking_info}
+        metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
         print_summary(metrics)
+    with stage("peers", timings):  # the peers' methods on the same split, protocols and streaming events
+        fitted: dict = {}
+        names = list(RETRIEVERS) if cfg.peers is None else list(cfg.peers)
+        if names:
+            streaming_events = metrics["streaming"]["two_stage_events"]
+            peers = evaluate_peers(
+                names,
+                split,
+                space,
+                streaming_events["events"] if streaming_events["kind"] == "sample" else None,
+                streaming_events.get("seed") or 0,
+                cfg.retrieve_k,
+                cfg.final_k,
+                log=lambda line: print(line, flush=True),
+                fitted=fitted,
+            )
+            metrics["peers"] = peers
+            print("\n".join(every_method_lines(metrics)))
     with stage("export", timings):
         timings["total_before_export"] = round(time.perf_counter() - total, 2)
         extra = {"stage seconds": json.dumps({k: v for k, v in timings.items()}), "peak RSS MB": f"{peak_rss_mb():.0f}"}
@@ -166,8 +201,9 @@ def run(
             metrics=metrics,
             data_sha256=data.sha256,
             timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
-            extra_files=report_files(result, extra),
+            extra_files=report_files({**result, "metrics": metrics}, extra),
             description=data.description.to_dict(),
+            peers=fitted,
         )
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
     print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")

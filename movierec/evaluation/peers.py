@@ -172,9 +172,11 @@ def evaluate_peers(
     retrieve_k: int = 200,
     final_k: int = 10,
     log: Callable[[str], None] = print,
+    fitted: dict[str, Retriever] | None = None,
 ) -> dict:
     """Fit each named retriever on split.train and evaluate it on both protocols (streaming on the same events for
-    every method). Returns {"methods": {name: {...}}, "streaming_events": {...}, "counts": {...}}."""
+    every method). Returns {"methods": {name: {...}}, "streaming_events": {...}, "counts": {...}}; the fitted
+    retrievers go into `fitted` when given (to save them in a bundle)."""
     for name in names:
         make_retriever(name)  # an unknown name fails before any work
     queries = streaming_queries(split, space, sample_size, seed)
@@ -182,20 +184,62 @@ def evaluate_peers(
     for name in names:
         started = time.perf_counter()
         retriever = make_retriever(name).index(split.train, space)
-        index_seconds = time.perf_counter() - started
-        result = evaluate_retriever(retriever, split, space, queries, retrieve_k, final_k)
+        methods[name] = _evaluate_one(
+            retriever, split, space, queries, retrieve_k, final_k, log, time.perf_counter() - started
+        )
+        if fitted is not None:
+            fitted[name] = retriever
+    return _summary(methods, queries, split, space, retrieve_k, final_k)
+
+
+def evaluate_fitted(
+    retrievers: dict[str, Retriever],
+    split: Split,
+    space: FeatureSpace,
+    sample_size: int | None = DEFAULT_SAMPLE,
+    seed: int = DEFAULT_SEED,
+    retrieve_k: int = 200,
+    final_k: int = 10,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """evaluate_peers for retrievers already fitted on split.train (a bundle's peers), in the same form."""
+    queries = streaming_queries(split, space, sample_size, seed)
+    methods = {
+        name: _evaluate_one(retriever, split, space, queries, retrieve_k, final_k, log, None)
+        for name, retriever in retrievers.items()
+    }
+    return _summary(methods, queries, split, space, retrieve_k, final_k)
+
+
+def _evaluate_one(
+    retriever: Retriever,
+    split: Split,
+    space: FeatureSpace,
+    queries: StreamingQueries,
+    retrieve_k: int,
+    final_k: int,
+    log: Callable[[str], None],
+    index_seconds: float | None,
+) -> dict:
+    name = retriever.name
+    result = evaluate_retriever(retriever, split, space, queries, retrieve_k, final_k)
+    if index_seconds is not None:
         result["seconds"] = {"index": round(index_seconds, 2), **result["seconds"]}
-        settings = {
-            key: value for key, value in retriever.to_arrays().items() if value.ndim == 0 and key != "retriever"
-        }
-        result["settings"] = {key: value.item() for key, value in settings.items()}
-        if getattr(retriever, "validation", None):
-            result["validation_recall@50"] = {str(key): value for key, value in retriever.validation.items()}
-        if name == "bias":
-            result["rating"] = bias_rating_errors(split)
-        methods[name] = result
-        s = result["seconds"]
-        log(f"{name}: index {s['index']:.1f}s, static {s['static']:.1f}s, streaming {s['streaming']:.1f}s")
+    settings = {key: value for key, value in retriever.to_arrays().items() if value.ndim == 0 and key != "retriever"}
+    result["settings"] = {key: value.item() for key, value in settings.items()}
+    if getattr(retriever, "validation", None):
+        result["validation_recall@50"] = {str(key): value for key, value in retriever.validation.items()}
+    if name == "bias":
+        result["rating"] = bias_rating_errors(split)
+    s = result["seconds"]
+    index = f"index {s['index']:.1f}s, " if "index" in s else ""
+    log(f"{name}: {index}static {s['static']:.1f}s, streaming {s['streaming']:.1f}s")
+    return result
+
+
+def _summary(
+    methods: dict, queries: StreamingQueries, split: Split, space: FeatureSpace, retrieve_k: int, final_k: int
+) -> dict:
     test = split.test
     return {
         "methods": methods,

@@ -92,6 +92,96 @@ def streaming_lines(m: dict) -> list[str]:
     return lines
 
 
+EVERY_METHOD_COLUMNS = (
+    "static R@200",
+    "static NDCG@10 (>= liked)",
+    "static HR@10",
+    "static NDCG@10",
+    "static HR@100",
+    "streaming HR@10",
+    "streaming NDCG@10",
+    "streaming HR@100",
+)
+
+
+def every_method_rows(m: dict) -> list[tuple[str, list[float]]]:
+    """Our two lists and every peer method on one row each, EVERY_METHOD_COLUMNS wide: the static protocol, then the
+    streaming protocol on the events the two-stage list is scored on (the peers are evaluated on the same ones)."""
+    k = m["counts"]["final_k"]
+    sample = m["streaming"]["sample_events"] if "streaming" in m else {}
+
+    def row(recall: dict, final: dict | None, hits: dict, streaming: dict | None) -> list[float]:
+        nan = float("nan")
+        return [
+            recall["recall@200"],
+            final[f"ndcg@{k}"] if final else nan,
+            hits["hr@10"],
+            hits[f"ndcg@{k}"],
+            hits["hr@100"],
+            *((streaming["hr@10"], streaming["ndcg@10"], streaming["hr@100"]) if streaming else (nan, nan, nan)),
+        ]
+
+    rows = []
+    if "static" in m:
+        retrieval, final = m["retrieval"]["two_tower"], m["final_list"]
+        rows.append(
+            ("two-stage list", row(retrieval, final["two_stage"], m["static"]["two_stage"], sample.get("two_stage")))
+        )
+        rows.append(
+            (
+                "two-tower retrieval order",
+                row(retrieval, final.get("retrieval_only"), m["static"]["two_tower"], sample.get("retrieval")),
+            )
+        )
+    for name, r in m.get("peers", {}).get("methods", {}).items():
+        st = r["static"]
+        rows.append((name, row(st["retrieval"], st["final_list"], st["hits"], r["streaming"])))
+    return rows
+
+
+def _events_note(m: dict) -> str:
+    sample = m["streaming"]["two_stage_events"]
+    if sample["kind"] == "all":
+        return "streaming on every test event"
+    return f"streaming on a fixed sample of {sample['events']:,} test events, seed {sample['seed']}"
+
+
+def every_method_lines(m: dict) -> list[str]:
+    """every_method_rows as a plain-text table (printed by train and evaluate)."""
+    short = ("R@200", "NDCG+", "HR@10", "NDCG@10", "HR@100", "HR@10", "NDCG@10", "HR@100")
+    lines = [
+        f"every method ({_events_note(m)}; NDCG+: ratings >= liked relevant)",
+        f"{'':<27}|{'static':^46}|{'streaming':^26}",
+        f"{'method':<27}|" + "".join(f"{h:>9}" for h in short[:5]) + " |" + "".join(f"{h:>8}" for h in short[5:]),
+    ]
+    for label, values in every_method_rows(m):
+        cells = [f"{v:>9.4f}" if v == v else f"{'-':>9}" for v in values[:5]]
+        cells += [" |"] + [f"{v:>8.4f}" if v == v else f"{'-':>8}" for v in values[5:]]
+        lines.append(f"{label:<27}|" + "".join(cells))
+    return lines
+
+
+def every_method_markdown(m: dict) -> list[str]:
+    """every_method_rows as the report's table of every method."""
+    lines = ["", "## Every method on this split (ours and the peers' methods)", ""]
+    lines += [
+        "The same training period, test users, metrics and streaming events for every method. Static: R@200 and "
+        "HR/NDCG with every test movie relevant, NDCG@10 (>= liked) with ratings at or above the dataset's liked "
+        f"threshold relevant; {_events_note(m)}. The peers rank by their own score (one stage).",
+        "",
+        "| method | " + " | ".join(EVERY_METHOD_COLUMNS) + " |",
+        "|---|" + "---|" * len(EVERY_METHOD_COLUMNS),
+    ]
+    for label, values in every_method_rows(m):
+        lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in values) + " |")
+    return lines
+
+
+def has_reference(m: dict) -> bool:
+    """The published figures are for MovieLens-1M (metrics without a dataset name were all ML-1M runs)."""
+    return m.get("dataset", "ml-1m") == "ml-1m"
+
+
 def reference_lines(m: dict) -> list[str]:
     """Published figures for the same split next to ours (quoted, not reproduced here)."""
     k = m["counts"]["final_k"]
@@ -185,7 +275,10 @@ def render_markdown(result: dict, extra: dict | None = None) -> str:
         lines += static_lines(m)
     if "streaming" in m:
         lines += streaming_lines(m)
-        lines += reference_lines(m)
+        if "peers" in m:
+            lines += every_method_markdown(m)
+        if has_reference(m):
+            lines += reference_lines(m)
     lines += ["", "## Rating prediction (all test ratings)", ""]
     lines += ["| model | RMSE | MAE | RMSE seen users | RMSE unknown users |", "|---|---|---|---|---|"]
     for name, r in m["rating"].items():
@@ -245,8 +338,13 @@ def summary_lines(metrics: dict) -> list[str]:
             )
             lines += [row(f"{name}, {where}", r) for name, r in rows.items()]
         ref = REFERENCE_FIGURES
-        lines += [
-            f"reference, SASRec in {REFERENCE}: "
-            + "; ".join(f"{p} " + ", ".join(f"{k} {v}" for k, v in ref[p].items()) for p in ref)
-        ]
+        if has_reference(metrics):
+            lines += [
+                f"reference, SASRec in {REFERENCE}: "
+                + "; ".join(f"{p} " + ", ".join(f"{k} {v}" for k, v in ref[p].items()) for p in ref)
+            ]
+        else:
+            lines += [f"no published reference for {metrics['dataset']} (the Time to Split figures are for ml-1m)"]
+    if "peers" in metrics and "static" in metrics:
+        lines += every_method_lines(metrics)
     return lines

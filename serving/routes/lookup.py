@@ -148,7 +148,8 @@ def example_users(loaded: LoadedDep) -> ExampleUsers:
 
 @router.get(
     "/vocabulary",
-    summary="The served dataset's genres, demographic codes with their labels (empty when it has none) and rating scale",
+    summary="The served dataset's genres, demographic codes with their labels (empty when it has none), rating scale "
+    "and the models POST /recommend can run",
     responses=responses(503),
 )
 def vocabulary(loaded: LoadedDep) -> dict:
@@ -160,4 +161,5 @@ def vocabulary(loaded: LoadedDep) -> dict:
         "age_groups": {str(code): label for code, label in description.age_groups.items()},
         "occupations": {str(code): label for code, label in description.occupations.items()},
         "rating": {"min": description.rating_min, "max": description.rating_max, "step": description.rating_step},
+        "models": list(loaded.recommender.models),  # what POST /recommend's "model" may name
     }

@@ -70,10 +70,18 @@ async def recommend(request: RecommendRequest, loaded: LoadedDep, store: StoreDe
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"top_n_final ({request.top_n_final}) must be <= top_k_retrieve ({top_k})",
         )
+    if request.model not in loaded.recommender.models:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"model {request.model!r} is not in the served bundle; it holds: {', '.join(loaded.recommender.models)}",
+        )
     user = await resolve_user(loaded, request, store)
-    results = loaded.recommender.recommend(user, top_k, request.top_n_final, request.exclude_seen, request.genres)
+    results = loaded.recommender.recommend(
+        user, top_k, request.top_n_final, request.exclude_seen, request.genres, model=request.model
+    )
     demo = user.demographics
     return RecommendResponse(
+        model=request.model,
         user_id=user.user_id,
         gender=demo.get("gender"),
         age=demo.get("age"),

@@ -222,3 +222,65 @@ def test_stale_staging_is_cleaned_by_the_next_export(root_copy):
     assert stale.name not in names and ".current-0a1b2c" not in names
     assert current.name in names and (root_copy / CURRENT).resolve() == new
     load_bundle(root_copy)
+
+
+# ---- the peers' methods saved beside the two-tower model ------------------------------------------------------
+def test_peers_are_saved_as_arrays_and_rebuilt(folder):
+    from movierec.retrievers import RETRIEVERS, History
+
+    bundle = load_bundle(folder)
+    assert bundle.manifest["peers"] == sorted(RETRIEVERS)
+    assert sorted(bundle.peers) == sorted(RETRIEVERS)
+    first = int(bundle.train_ratings["movie_id"].iloc[0])
+    history = [History(np.array([first]), np.array([5.0]))]
+    for name, peer in bundle.peers.items():
+        assert peer.name == name and peer.space is bundle.space
+        scores = peer.scores(history)
+        assert scores.shape == (1, bundle.space.n_catalog) and np.isfinite(scores).all()
+    resaved = load_bundle(resave_bundle(folder.parent))  # a re-export keeps them
+    assert sorted(resaved.peers) == sorted(RETRIEVERS)
+
+
+def test_bundle_without_peers_still_loads(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["peers"]
+    for name in [n for n in manifest["files"] if n.startswith("peers/")]:
+        del manifest["files"][name]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(folder / "peers")
+    assert load_bundle(folder).peers == {}
+
+
+@pytest.mark.parametrize(
+    ("peers", "match"),
+    [
+        (["svd"], "unknown peer method 'svd'"),
+        ("ease", "'peers' must be a list"),
+        (["ease", "ease"], "'peers' must be a list of distinct"),
+    ],
+)
+def test_manifest_peers_that_cannot_be_read(folder, peers, match):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["peers"] = peers
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, match)
+
+
+def test_peer_listed_without_its_file(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]["peers/ease.npz"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, "peer 'ease' has no peers/ease.npz")
+
+
+def test_peer_arrays_of_another_catalogue(folder):
+    with np.load(folder / "peers" / "mf.npz") as arrays:
+        mf = {k: arrays[k] for k in arrays.files}
+    mf["item_factors"] = mf["item_factors"][:5]
+    replace_part(folder, "peers/mf.npz", npz_bytes(mf))
+    one_line_refusal(folder, r"peers/mf.npz: retriever array 'item_factors' has shape \(5, ")
+
+
+def test_peer_arrays_of_another_method(folder):
+    replace_part(folder, "peers/ease.npz", (folder / "peers" / "mf.npz").read_bytes())
+    one_line_refusal(folder, "peers/ease.npz: these arrays are of retriever 'mf', not 'ease'")

@@ -38,8 +38,42 @@ def test_bundle_files_and_manifest(synthetic_bundle):
     assert all(len(meta["sha256"]) == 64 for meta in manifest["files"].values())
     assert manifest["config"]["history_length"] == 20
     assert {"retrieval", "final_list", "rating"} <= set(manifest["metrics"])
-    for stage in ("data", "features", "retrieval", "ranking", "onnx export", "evaluation"):
+    for stage in ("data", "features", "retrieval", "ranking", "onnx export", "evaluation", "peers"):
         assert manifest["timings_seconds"][stage] >= 0
+
+
+def test_report_lists_every_method_on_both_protocols(synthetic_bundle):
+    from movierec.retrievers import RETRIEVERS
+
+    bundle = load_bundle(synthetic_bundle)
+    peers = bundle.metrics["peers"]
+    assert list(peers["methods"]) == list(RETRIEVERS) and bundle.manifest["peers"] == sorted(RETRIEVERS)
+    # the peers' streaming protocol runs on the two-stage list's events
+    two_stage = bundle.metrics["streaming"]["two_stage_events"]
+    assert (peers["streaming_events"]["kind"], peers["streaming_events"]["events"]) == (
+        two_stage["kind"],
+        two_stage["events"],
+    )
+    report = (bundle.path / "report.md").read_text()
+    table = report[report.index("## Every method on this split") :]
+    for name in ("two-stage list", "two-tower retrieval order", *RETRIEVERS):
+        assert f"| {name} | " in table
+    ease = peers["methods"]["ease"]
+    assert f"{ease['static']['hits']['hr@10']:.4f} | " in table and f"{ease['streaming']['hr@10']:.4f} | " in table
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [([], None), (["none"], ()), (["ease", "mf", "ease"], ("ease", "mf"))]
+)
+def test_cli_peers_choice(given, expected):
+    _, cfg = train_cli.parse_args(["--peers", *given] if given else [])
+    assert cfg.peers == expected
+
+
+def test_cli_unknown_peer_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--peers", "svd"])
+    assert "unknown method(s) ['svd']" in capsys.readouterr().err
 
 
 def test_every_keras_file_reloads_with_same_outputs(synthetic_bundle):
@@ -178,4 +212,8 @@ def test_make_evaluate_reproduces_the_bundle_metrics(synthetic_bundle, synthetic
     bundle_metrics = load_bundle(synthetic_bundle).metrics
     recall = bundle_metrics["retrieval"]["two_tower"]["recall@10"]
     assert f"{recall:.4f}" in report and "popularity_all" in report
-    assert "two_tower" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "two_tower" in out
+    # the bundle's fitted peers are evaluated again on the same split, with the same figures
+    ease = bundle_metrics["peers"]["methods"]["ease"]
+    assert f"{ease['static']['hits']['hr@10']:.4f}" in report and "every method" in out

@@ -278,3 +278,18 @@ def test_report_and_summary_show_both_protocols_and_the_reference(streamed, caps
     print_summary(metrics)
     printed = capsys.readouterr().out
     assert "streaming (" in printed and "two_stage, sample" in printed and "Time to Split" in printed
+
+
+def test_reference_figures_only_for_the_dataset_they_were_published_on(streamed, capsys):
+    from movierec.evaluation.evaluate import evaluate
+    from movierec.evaluation.report import render_markdown
+    from training.train import print_summary
+
+    rec, split, _, _ = streamed
+    result = evaluate(rec, split, streaming_sample=100, streaming_seed=5)
+    result["metrics"]["dataset"] = "ml-100k"
+    report = render_markdown(result)
+    assert "## Streaming protocol" in report and "Time to Split" not in report
+    print_summary(result["metrics"])
+    printed = capsys.readouterr().out
+    assert "Time to Split" not in printed and "no published reference for ml-100k" in printed

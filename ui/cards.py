@@ -5,12 +5,23 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import api
-from ui.format import display_title, escape, genre_chips, movie_heading, stars
+from ui.format import MODEL_NOTES, display_title, escape, genre_chips, model_label, movie_heading, stars
 
 ORDER_NOTE = (
     "Ordered by how likely you are to watch the movie next **and** enjoy it (4 stars or more); "
     "the stars are the rating the model expects you to give."
 )
+
+
+def order_note(model: str) -> str:
+    """How the list is ordered, in words: ORDER_NOTE for our model, the method's own score for a peer."""
+    if model == "two_stage":
+        return ORDER_NOTE
+    note = f" ({MODEL_NOTES[model]})" if model in MODEL_NOTES else ""
+    return (
+        f"Ordered by **{model_label(model)}**{note}, one of the classic methods our model is measured against on "
+        "the About page; the stars are the rating our model expects you to give."
+    )
 
 
 def _save_rating(user_id: int, movie_id: int, title: str, key: str) -> None:
@@ -49,8 +60,26 @@ def rate_widget(
     )
 
 
-def recommendation_cards(recommendations: list[dict], user_id: int | None, rated: dict[int, float]) -> None:
-    """One card per recommendation; rated maps movie_id -> the user's rating (shown as "already rated")."""
+def _details(rec: dict, model: str) -> str:
+    if model != "two_stage":
+        return (
+            f"- expected rating (our model): {rec['predicted_rating']:.2f} of 5\n"
+            f"- {model_label(model)} score (the order of this list): {rec['ranking_score']:.4g}\n"
+            f"- movie id {rec['movie_id']}"
+        )
+    return (
+        f"- expected rating: {rec['predicted_rating']:.2f} of 5\n"
+        f"- chance it is your next 4-5 star movie (the order of this list): {rec['ranking_score']:.3%}\n"
+        f"- taste match (cosine of your profile and the movie's, -1 to 1): {rec['retrieval_score']:.3f}\n"
+        f"- movie id {rec['movie_id']}"
+    )
+
+
+def recommendation_cards(
+    recommendations: list[dict], user_id: int | None, rated: dict[int, float], model: str = "two_stage"
+) -> None:
+    """One card per recommendation; rated maps movie_id -> the user's rating (shown as "already rated"); model: the
+    one that made the list (POST /recommend's)."""
     for rec in recommendations:
         with st.container(border=True, key=f"rec_{rec['movie_id']}"):
             left, right = st.columns([3, 1], vertical_alignment="top")
@@ -66,14 +95,7 @@ def recommendation_cards(recommendations: list[dict], user_id: int | None, rated
                     )
                 st.markdown("  \n".join(lines))
                 with st.expander("Details"):
-                    st.markdown(
-                        f"- expected rating: {rec['predicted_rating']:.2f} of 5\n"
-                        f"- chance it is your next 4-5 star movie (the order of this list): "
-                        f"{rec['ranking_score']:.3%}\n"
-                        f"- taste match (cosine of your profile and the movie's, -1 to 1): "
-                        f"{rec['retrieval_score']:.3f}\n"
-                        f"- movie id {rec['movie_id']}"
-                    )
+                    st.markdown(_details(rec, model))
             with right:
                 st.markdown(
                     f"**{stars(rec['predicted_rating'])}** {rec['predicted_rating']:.1f}",

@@ -82,3 +82,27 @@ def profile_line(user: dict, vocabulary: dict) -> str:
     count = user["rating_count"]
     parts.append(f"{count} rating{'s' if count != 1 else ''}" if count else "no ratings yet")
     return " · ".join(parts)
+
+
+MODEL_LABELS = {  # short: the selector's choice is also its value in the URL (?model=EASE)
+    "two_stage": "Our model",
+    "ease": "EASE",
+    "item_knn": "Item-KNN",
+    "user_knn": "User-KNN",
+    "mf": "Matrix factorisation",
+    "popularity": "Most rated",
+    "bias": "Best rated",
+}
+MODEL_NOTES = {
+    "ease": "a linear model of which movies go together",
+    "item_knn": "movies rated by the same people as the ones you rated",
+    "user_knn": "what people who rated like you went on to rate",
+    "mf": "a low-rank factorisation of who rated what",
+    "popularity": "the movies most rated in the training period, the same for everyone",
+    "bias": "the best average ratings, corrected for how generous each rater is",
+}
+
+
+def model_label(name: str) -> str:
+    """A model name of POST /recommend in words (an unknown one as it is)."""
+    return MODEL_LABELS.get(name, name)

@@ -7,6 +7,7 @@ import random
 import streamlit as st
 
 from ui import api
+from ui.format import model_label
 
 MAX_ID = 2**31 - 1
 DEFAULT_N, MAX_N = 10, 50
@@ -75,8 +76,18 @@ def picked_user(stats: dict, what: str) -> tuple[int, dict]:
     return user_id, user
 
 
-def list_settings(genres: list[str], n_movies: int) -> dict:
-    """Results shown, candidates, genres, already-rated movies: each bound to the URL."""
+def list_settings(genres: list[str], n_movies: int, models: list[str]) -> dict:
+    """Model, results shown, candidates, genres, already-rated movies: each bound to the URL."""
+    model = st.selectbox(
+        "Recommended by",
+        models,
+        format_func=model_label,
+        key="model",
+        bind="query-params",
+        persist_state="session",
+        width=320,
+        help="our two-stage model, or one of the classic methods it is measured against (same data, same split)",
+    )
     with st.expander("Settings", icon=":material/tune:"):
         left, right = st.columns(2)
         n = left.slider("Movies shown", 1, MAX_N, DEFAULT_N, key="n", bind="query-params", persist_state="session")
@@ -89,10 +100,12 @@ def list_settings(genres: list[str], n_movies: int) -> dict:
             key="k",
             bind="query-params",
             persist_state="session",
-            help="how many movies the first stage picks from the whole catalogue before they are ranked",
+            help="how many movies the first stage picks from the whole catalogue before they are ranked "
+            "(our two-stage model only)",
+            disabled=model != models[0],
         )
         chosen = st.multiselect("Only these genres", genres, key="genres", bind="query-params", persist_state="session")
         seen = st.toggle(
             "Show movies already rated", value=False, key="seen", bind="query-params", persist_state="session"
         )
-    return {"n": int(n), "k": int(k), "genres": list(chosen), "seen": bool(seen)}
+    return {"n": int(n), "k": int(k), "genres": list(chosen), "seen": bool(seen), "model": model}

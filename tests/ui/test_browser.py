@@ -283,3 +283,19 @@ def test_api_stopped_shows_a_banner_and_retry_recovers(servers, page):
     expect()(page.locator(".st-key-api_trouble")).to_have_count(0)
     no_exception(page)
     shot(page, "ui-api-recovered.png")
+
+
+def test_pick_a_peer_method_and_keep_it_in_the_url(servers, page):
+    page.goto(f"{servers.ui}/?user=7", wait_until="domcontentloaded")
+    expect()(page.get_by_text("how likely you are to watch the movie next")).to_be_visible()
+    ours = cards(page).first.inner_text()
+    page.get_by_role("combobox", name="Recommended by").click()
+    page.get_by_role("option", name="EASE", exact=True).click()
+    expect()(page.get_by_text("Ordered by EASE")).to_be_visible()
+    expect()(cards(page).first).to_be_visible()
+    assert "model=EASE" in page.url
+    assert cards(page).first.inner_text() != ours
+    page.reload(wait_until="domcontentloaded")
+    expect()(page.get_by_text("Ordered by EASE")).to_be_visible()  # the choice survives a reload
+    no_exception(page)
+    shot(page, "ui-peer-model.png")

@@ -20,6 +20,8 @@ VOCABULARY = {
     "genders": {"F": "female", "M": "male"},
     "age_groups": {"1": "Under 18", "18": "18-24", "25": "25-34", "35": "35-44"},
     "occupations": {str(i): f"job {i}" for i in range(21)} | {"12": "programmer"},
+    "models": ["two_stage", "ease", "item_knn", "popularity"],
+    "dataset": "ml-1m",
 }
 STATS = {
     "users": 6040,
@@ -27,6 +29,15 @@ STATS = {
     "train_ratings": 800167,
     "bundle_version": "v1",
     "metrics": {
+        "static": {"two_stage": {"hr@10": 0.81, "ndcg@10": 0.364, "hr@100": 0.96}},
+        "peers": {
+            "methods": {
+                "ease": {
+                    "static": {"hits": {"hr@10": 0.78, "ndcg@10": 0.359}, "retrieval": {"recall@200": 0.39}},
+                    "streaming": {"hr@10": 0.077, "ndcg@10": 0.038},
+                }
+            }
+        },
         "retrieval": {  # keys deliberately out of K order: the page orders them
             "two_tower": {"recall@200": 0.41, "recall@10": 0.05, "recall@50": 0.17, "recall@200_unknown_users": 0.4},
             "popularity_all": {"recall@50": 0.15, "recall@200": 0.36, "recall@10": 0.04},
@@ -165,6 +176,7 @@ class FakeApi:
                     recommendation(3, 1, "Toy Story (1995)", {"movie_id": 1, "title": "Toy Story (1995)", "rating": 5})
                 )
             return {
+                "model": body.get("model", "two_stage"),
                 "user_id": user_id,
                 "gender": "F",
                 "age": 25,
@@ -307,7 +319,7 @@ def test_about_page_orders_by_k_and_explains_metrics(fake):
     charts = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
     recall_chart, rmse_chart, streaming_chart = charts
     assert streaming_chart["encoding"]["x"]["sort"] == [10, 100]
-    streaming = at.dataframe[-2].value  # the streaming table, then the reference figures
+    streaming = at.dataframe[2].value  # recall, final list, then the streaming table
     assert list(streaming.columns) == ["hr@10, all users", "hr@100, all users", "ndcg@10, all users"]
     assert set(streaming.index) == {
         "Our model, first stage only",
@@ -317,6 +329,21 @@ def test_about_page_orders_by_k_and_explains_metrics(fake):
     assert recall_chart["encoding"]["x"]["sort"] == [10, 50, 200]
     assert recall_chart["encoding"]["x"]["axis"]["labelAngle"] == 0
     assert rmse_chart["encoding"]["x"]["scale"]["zero"] is False  # the differences that matter stay visible
+    methods = at.dataframe[3].value
+    assert list(methods.index) == ["Our model", "EASE"]
+    assert methods.loc["EASE", "streaming HR@10"] == 0.077 and methods.loc["Our model", "static HR@10"] == 0.81
+    reference = at.dataframe[4].value
+    assert list(reference["SASRec (Time to Split)"]) == ["0.65-0.70", "0.22-0.25", "0.19-0.23", "0.10-0.12"]
+    assert reference["our model"].iloc[0] == 0.81
+    assert "MovieLens** ratings dataset `ml-1m`" in shown
+
+
+def test_about_page_shows_no_ml1m_reference_for_another_dataset(fake, monkeypatch):
+    monkeypatch.setitem(VOCABULARY, "dataset", "ml-100k")
+    at = run("about")
+    assert not at.exception
+    assert "Time to Split" not in text(at) and "`ml-100k`" in text(at)
+    assert len(at.dataframe) == 4  # recall, final list, streaming, every method
 
 
 @pytest.mark.parametrize("page", ["recommend", "new_user", "profile", "similar", "about"])
@@ -357,3 +384,23 @@ def test_profile_page_charts_ratings_over_time_and_genre_mix(fake):
     assert over_time["encoding"]["y"]["title"] == "ratings given"
     assert mix["encoding"]["color"]["field"] == "list"
     assert "★★★★★ · Toy Story · 2000-05-01" in text(at)
+
+
+def test_model_selector_is_in_the_url_and_changes_the_list_and_its_explanation(fake):
+    at = run("recommend")
+    assert at.selectbox(key="model").value == "two_stage"
+    assert at.selectbox(key="model").options == ["Our model", "EASE", "Item-KNN", "Most rated"]
+    assert "how likely you are to watch the movie next" in text(at)
+    at.selectbox(key="model").set_value("ease").run()
+    assert not at.exception
+    assert [c[2]["model"] for c in fake.calls if c[1] == "/recommend"][-1] == "ease"
+    shown = text(at)
+    assert "Ordered by **EASE** (a linear model of which movies go together)" in shown
+    assert "how likely you are" not in shown and "EASE score (the order of this list)" in shown
+    assert at.slider(key="k").disabled  # candidates are a two-stage setting
+
+
+def test_model_from_the_url(fake):
+    at = run("recommend", model="Item-KNN")
+    assert not at.exception and at.selectbox(key="model").value == "item_knn"
+    assert [c[2]["model"] for c in fake.calls if c[1] == "/recommend"] == ["item_knn"]

@@ -22,9 +22,10 @@ else:
         icon=":material/info:",
     )
 
-settings = prefs.list_settings(vocabulary["genres"], stats["movies"])
+settings = prefs.list_settings(vocabulary["genres"], stats["movies"], vocabulary.get("models", ["two_stage"]))
 payload = {
     "user_id": user_id,
+    "model": settings["model"],
     "top_k_retrieve": settings["k"],
     "top_n_final": min(settings["n"], settings["k"]),
     "exclude_seen": not settings["seen"],
@@ -45,6 +46,6 @@ recommendations = body["recommendations"]
 if not recommendations:
     st.warning("No movie matches these settings: try fewer genres or more candidates.")
 else:
-    st.caption(cards.ORDER_NOTE)
-    cards.recommendation_cards(recommendations, user_id, rated)
+    st.caption(cards.order_note(body["model"]))
+    cards.recommendation_cards(recommendations, user_id, rated, body["model"])
     st.caption(f"{len(recommendations)} movies · answered in {latency_ms:.0f} ms")

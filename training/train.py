@@ -122,7 +122,7 @@ def run(
         vectors = movie_vectors(retrieval.movie_tower, space)
     with stage("ranking", timings):
         ranker, final_scorer, ranking_info = fit_ranker(
-            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose
+            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose, description=data.description
         )
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
     with stage("onnx export", timings):
@@ -140,6 +140,7 @@ def run(
             users,
             split.train,
             final_scorer,
+            description=data.description,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info}

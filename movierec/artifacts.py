@@ -552,6 +552,7 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.users,
         bundle.train_ratings,
         bundle.final_scorer,
+        description=bundle.description,
     )
     recommender.genre_vocabulary = bundle.description.genres  # the genres filter's column order
     recommender.peers = dict(bundle.peers)

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import GENRES, UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
+from movierec.datasets.description import DatasetDescription
+from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
 from movierec.search import SearchResult, TitleIndex
 
-HIGH_RATING = 4
 TWO_STAGE = "two_stage"  # the product's model: two-tower retrieval, then the ranker
 
 
@@ -61,7 +62,7 @@ class UserContext:
     inputs: dict[str, np.ndarray]
     vector: np.ndarray  # (1, d)
     history_rows: np.ndarray  # catalogue rows of rated movies (training period, or given ratings)
-    history_ratings: np.ndarray  # 1..5, aligned with history_rows
+    history_ratings: np.ndarray  # float32 on the dataset's scale (half stars stay 4.5), aligned with history_rows
     user_id: int | None = None
     demographics: dict = field(default_factory=dict)
 
@@ -73,8 +74,8 @@ class Recommendation:
     title: str
     genres: list[str]
     year: int | None
-    ranking_score: float  # P(the user's next rating is this movie and >= 4): the final list's order
-    predicted_rating: float  # the ranker's rating, 1-5
+    ranking_score: float  # P(the user's next rating is this movie and is liked): the final list's order
+    predicted_rating: float  # the ranker's rating, on the dataset's scale
     retrieval_score: float  # cosine of user and movie vectors (a peer method: its own score)
     because: dict | None
 
@@ -83,6 +84,7 @@ class Recommender:
     """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts).
 
     user_model and ranking_model are callables on dicts of named arrays (OnnxModel on every path the product runs).
+    description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies.
     """
 
     genre_vocabulary: tuple[str, ...] = GENRES  # columns of space.movie_genres (a bundle's: its description's genres)
@@ -97,8 +99,10 @@ class Recommender:
         users: pd.DataFrame,
         train_ratings: pd.DataFrame,
         final_scorer: FinalScorer,
+        description: DatasetDescription = ML1M_DESCRIPTION,
     ):
         self.space = space
+        self.description = description
         self.final_scorer = final_scorer
         self.peers: dict = {}  # name -> fitted movierec.retrievers.Retriever, servable instead of the two stages
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
@@ -115,7 +119,7 @@ class Recommender:
         ordered = train_ratings.sort_values(["user_id", "timestamp"], kind="stable")
         self._hist_users = ordered["user_id"].to_numpy()
         self._hist_rows = space.catalog_rows(ordered["movie_id"].to_numpy())
-        self._hist_ratings = ordered["rating"].to_numpy().astype(np.int64)
+        self._hist_ratings = ordered["rating"].to_numpy().astype(np.float32)
         stats = train_ratings.groupby("movie_id")["rating"].agg(["size", "mean"]).reindex(self.movies["movie_id"])
         self.movie_rating_count = stats["size"].fillna(0).to_numpy().astype(np.int64)
         self.movie_rating_mean = stats["mean"].to_numpy(dtype=np.float64)
@@ -319,7 +323,7 @@ class Recommender:
         if len(user.history_rows) == 0:
             return [None] * len(chosen)
         ratings = np.asarray(user.history_ratings, dtype=np.float64)
-        liked = ratings >= HIGH_RATING
+        liked = ratings >= self.description.liked_threshold
         if not liked.any():
             liked = ratings == ratings.max()
         rows, values = user.history_rows[liked], ratings[liked]

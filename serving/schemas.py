@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from movierec.config import MAX_ID  # ids and counts beyond it are a 422, never an overflow further down
 from movierec.recommender import TWO_STAGE
 from movierec.retrievers import RETRIEVERS
+from movierec.store.models import RATING_MAX, RATING_MIN  # every MovieLens scale; the bundle's own: vocabulary.py
 
 # A genre name; the bundle's genre vocabulary is checked at request time (serving/vocabulary.py), so one API
 # serves whichever dataset the bundle was trained on. The length bound is the largest MovieLens vocabulary.
@@ -95,7 +96,14 @@ class Profile(Strict):
 
 class GivenRating(Strict):
     movie_id: MovieId
-    rating: float = Field(ge=1, le=5, allow_inf_nan=False, examples=[5])
+    rating: float = Field(
+        ge=RATING_MIN,
+        le=RATING_MAX,
+        allow_inf_nan=False,
+        examples=[5],
+        description="on the served dataset's scale (GET /vocabulary): whole stars 1-5 for MovieLens-1M and -100K, "
+        "half stars 0.5-5 for the CSV family; another value is a 422 naming the scale",
+    )
 
 
 class UserChoice(Strict):

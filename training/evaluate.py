@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg["retrieve_k"],
             cfg["final_k"],
             log=lambda line: print(line, flush=True),
+            liked_threshold=bundle.description.liked_threshold,
         )
     print_summary(metrics)
     target = args.reports / bundle.version

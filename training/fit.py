@@ -8,6 +8,8 @@ import pandas as pd
 
 from movierec.config import TrainConfig
 from movierec.data.split import in_last_days
+from movierec.datasets.description import DatasetDescription
+from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.models.final_score import FinalScorer
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
@@ -64,7 +66,17 @@ def time_validation_split(train: pd.DataFrame, days: float) -> tuple[pd.DataFram
     return train.loc[~is_val], train.loc[is_val]
 
 
-def fit_ranker(space, train: pd.DataFrame, user_tower, vectors: np.ndarray, cfg: TrainConfig, verbose: int = 1):
+def fit_ranker(
+    space,
+    train: pd.DataFrame,
+    user_tower,
+    vectors: np.ndarray,
+    cfg: TrainConfig,
+    verbose: int = 1,
+    description: DatasetDescription = ML1M_DESCRIPTION,
+):
+    """The ranker (its output clipped to the description's rating scale) and the FinalScorer (its "liked" is the
+    description's liked_threshold), fitted on the training period with a validation slice cut from its end."""
     kc = cfg.ranking
     keras.utils.set_random_seed(cfg.seed + 1)
     fit_part, val_part = time_validation_split(train, kc.validation_days)
@@ -73,7 +85,13 @@ def fit_ranker(space, train: pd.DataFrame, user_tower, vectors: np.ndarray, cfg:
     def user_vectors(inputs):
         return user_fn(inputs).numpy()
 
-    model = build_ranking_model(space.vocab_sizes, vectors.shape[1], kc, float(fit_part["rating"].mean()))
+    model = build_ranking_model(
+        space.vocab_sizes,
+        vectors.shape[1],
+        kc,
+        float(fit_part["rating"].mean()),
+        rating_range=(description.rating_min, description.rating_max),
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(kc.learning_rate),
         loss="mse",
@@ -101,7 +119,9 @@ def fit_ranker(space, train: pd.DataFrame, user_tower, vectors: np.ndarray, cfg:
     )
     best = int(np.argmin(history.history["val_rmse"]))
     predicted = np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
-    scorer = FinalScorer.fit(cfg.retrieval.temperature, predicted, val_part["rating"].to_numpy())
+    scorer = FinalScorer.fit(
+        cfg.retrieval.temperature, predicted, val_part["rating"].to_numpy(), description.liked_threshold
+    )
     return (
         model,
         scorer,

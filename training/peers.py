@@ -14,15 +14,12 @@ from pathlib import Path
 
 from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED
 from movierec.retrievers import RETRIEVERS
+from training.data import dataset_args
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.peers", description=__doc__)
-    parser.add_argument(
-        "--zip",
-        default=os.environ.get("ML1M_ZIP") or None,
-        help="local ml-1m.zip (default: $ML1M_ZIP, else the prepared data/, else download the official archive)",
-    )
+    dataset_args(parser)  # --dataset, --archive ($DATASET, $DATA_ZIP / $ML1M_ZIP)
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument(
         "--methods",
@@ -135,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        data = load_prepared(args.zip, *data_dirs(args.data_dir))
+        data = load_prepared(args.archive, *data_dirs(args.data_dir), dataset=args.dataset)
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     split = chronological_split(data.ratings)
-    space = FeatureSpace.fit(split.train, data.users, data.movies)
+    space = FeatureSpace.fit(split.train, data.users, data.movies, description=data.description)
     print(
         f"{split.sizes[0]:,} train / {split.sizes[1]:,} test ratings, {space.n_catalog:,} catalogue movies", flush=True
     )
@@ -153,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         args.retrieve_k,
         args.final_k,
         log=lambda line: print(line, flush=True),
+        liked_threshold=data.description.liked_threshold,
     )
     print("\n".join(table_lines(result)))
     if args.out is not None:

@@ -183,7 +183,8 @@ def replay(events: pd.DataFrame, arms: dict[int, str], policies: Policies, histo
         user_id, movie_id = int(user_id), int(movie_id)
         seen = history.setdefault(user_id, set())
         hits[i] = movie_id in policies.recommend(arms[user_id], user_id, seen)
-        status, body = policies.api.call("PUT", f"/users/{user_id}/ratings/{movie_id}", {"rating": int(rating)})
+        # .item(): a Python int for whole-star data, a float for half stars (4.5 stays 4.5)
+        status, body = policies.api.call("PUT", f"/users/{user_id}/ratings/{movie_id}", {"rating": rating.item()})
         if status != 200:
             raise RuntimeError(f"PUT rating of user {user_id}, movie {movie_id} answered {status}: {body}")
         seen.add(movie_id)

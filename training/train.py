@@ -139,7 +139,7 @@ def run(
         vectors = movie_vectors(retrieval.movie_tower, space)
     with stage("ranking", timings):
         ranker, final_scorer, ranking_info = fit_ranker(
-            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose
+            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose, description=data.description
         )
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
     with stage("onnx export", timings):
@@ -157,6 +157,7 @@ def run(
             users,
             split.train,
             final_scorer,
+            description=data.description,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
@@ -176,6 +177,7 @@ def run(
                 cfg.final_k,
                 log=lambda line: print(line, flush=True),
                 fitted=fitted,
+                liked_threshold=data.description.liked_threshold,
             )
             metrics["peers"] = peers
             print("\n".join(every_method_lines(metrics)))

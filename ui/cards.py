@@ -5,7 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import api
-from ui.format import MODEL_NOTES, display_title, escape, genre_chips, model_label, movie_heading, stars
+from ui.format import (
+    MODEL_NOTES,
+    WHOLE_STARS,
+    display_title,
+    escape,
+    genre_chips,
+    model_label,
+    movie_heading,
+    rating_text,
+    rating_values,
+    stars,
+)
 
 ORDER_NOTE = (
     "Ordered by how likely you are to watch the movie next **and** enjoy it (4 stars or more); "
@@ -24,18 +35,28 @@ def order_note(model: str) -> str:
     )
 
 
-def _save_rating(user_id: int, movie_id: int, title: str, key: str) -> None:
-    """on_change of a star widget: PUT the rating, then the page reruns and the list follows it."""
+def _scale() -> list[float]:
+    """The served dataset's ratings (GET /vocabulary, cached); whole stars 1-5 when the API cannot say."""
+    try:
+        return rating_values(api.get("/vocabulary"))
+    except api.ApiError:
+        return list(WHOLE_STARS)
+
+
+def _save_rating(user_id: int, movie_id: int, title: str, key: str, values: list[float]) -> None:
+    """on_change of a rating widget (its value: an index into values): PUT the rating, then the page reruns."""
     choice = st.session_state.get(key)
     if choice is None:
         return
-    rating = int(choice) + 1
+    value = values[int(choice)]
+    rating = int(value) if value.is_integer() else value  # whole stars go as integers, as before half stars
     try:
         api.send("PUT", f"/users/{user_id}/ratings/{movie_id}", {"rating": rating})
     except api.ApiError as error:
         st.session_state["_flash"] = ("error", f"Your rating of {display_title(title)} was not saved: {error}")
         return
-    st.session_state["_flash"] = ("success", f"Saved: you rated {display_title(title)} {stars(rating)}")
+    shown = stars(rating) if values == WHOLE_STARS else f"{rating_text(rating)} ★"
+    st.session_state["_flash"] = ("success", f"Saved: you rated {display_title(title)} {shown}")
 
 
 def flash() -> None:
@@ -49,14 +70,26 @@ def flash() -> None:
 def rate_widget(
     user_id: int, movie_id: int, title: str, current: float | None = None, label: str = "Rate it", where: str = "list"
 ) -> None:
+    """Whole stars 1-5: five clickable stars; any other scale (half stars): a choice of the API's allowed values."""
     key = f"rate_{where}_{user_id}_{movie_id}"
+    values = _scale()
+    index = None if current is None else min(range(len(values)), key=lambda i: abs(values[i] - float(current)))
     st.caption(label)
-    st.feedback(
-        "stars",
+    if values == WHOLE_STARS:
+        st.feedback(
+            "stars", key=key, default=index, on_change=_save_rating, args=(user_id, movie_id, title, key, values)
+        )
+        return
+    st.selectbox(
+        label,
+        range(len(values)),
+        index=index,
+        format_func=lambda i: f"{rating_text(values[i])} ★",
+        placeholder="stars",
         key=key,
-        default=None if current is None else int(current) - 1,
+        label_visibility="collapsed",
         on_change=_save_rating,
-        args=(user_id, movie_id, title, key),
+        args=(user_id, movie_id, title, key, values),
     )
 
 

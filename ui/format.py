@@ -55,6 +55,25 @@ def stars(rating: float) -> str:
     return "★" * full + "☆" * (5 - full)
 
 
+WHOLE_STARS = [1.0, 2.0, 3.0, 4.0, 5.0]  # an API that does not list its scale serves MovieLens-1M
+
+
+def rating_values(vocabulary: dict) -> list[float]:
+    """The ratings a person may give, lowest first, from GET /vocabulary's rating scale."""
+    scale = vocabulary.get("rating") or {}
+    if scale.get("values"):
+        return [float(v) for v in scale["values"]]
+    if {"min", "max", "step"} <= set(scale):
+        count = round((scale["max"] - scale["min"]) / scale["step"])
+        return [scale["min"] + i * scale["step"] for i in range(count + 1)]
+    return list(WHOLE_STARS)
+
+
+def rating_text(rating: float) -> str:
+    """4.0 -> "4", 4.5 -> "4.5" (as the rating goes to the API and back)."""
+    return f"{float(rating):g}"
+
+
 def genre_chips(genres: list[str]) -> str:
     """Markdown badges, one per genre."""
     return " ".join(f":{GENRE_COLOURS.get(g, 'gray')}-badge[{g}]" for g in genres)

@@ -159,7 +159,7 @@ def _ratings_frame(user_ids, movie_ids, ratings, timestamps) -> pd.DataFrame:
         {
             "user_id": np.asarray(user_ids, dtype=np.int32),
             "movie_id": np.asarray(movie_ids, dtype=np.int32),
-            "rating": np.asarray(ratings, dtype=np.int8),
+            "rating": np.asarray(ratings, dtype=np.float32),  # half stars stay 4.5
             "timestamp": np.asarray(timestamps, dtype=np.int64),
         }
     )

@@ -14,7 +14,6 @@ from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, HIT_KS, 
 from movierec.recommender import Recommender, top_k_rows
 
 RECALL_KS = (10, 50, 200)
-RELEVANT_RATING = 4
 
 
 def _relevant_sets(test: pd.DataFrame, users: np.ndarray, rows: np.ndarray, keep=None) -> list[set[int]]:
@@ -55,6 +54,20 @@ def _hit_summary(ranked: np.ndarray, relevant: list[set[int]], known: np.ndarray
             out[f"hr@{k}{suffix}"] = float(hits[mask, :k].any(axis=1).mean()) if mask.any() else float("nan")
         out[f"ndcg@{final_k}{suffix}"] = float(ndcg[mask].mean()) if mask.any() else float("nan")
     return out
+
+
+def rating_distributions(actual: np.ndarray, predicted: np.ndarray, scale) -> dict:
+    """Counts of true ratings and of predictions rounded to the nearest step, per rating of the scale (values)."""
+    values = np.asarray(scale.rating_values(), np.float64)
+
+    def counts(ratings: np.ndarray) -> list[int]:
+        on_scale = np.clip(
+            np.rint(np.asarray(ratings, np.float64) / scale.rating_step) * scale.rating_step, *values[[0, -1]]
+        )
+        index = np.rint((on_scale - values[0]) / scale.rating_step).astype(np.int64)
+        return np.bincount(index, minlength=len(values)).tolist()
+
+    return {"values": values.tolist(), "true": counts(actual), "predicted_rounded": counts(predicted)}
 
 
 def rating_predictions(recommender: Recommender, split: Split) -> pd.DataFrame:
@@ -102,7 +115,8 @@ def evaluate(
     known = np.isin(users, train["user_id"].to_numpy())
     test_rows = space.catalog_rows(test["movie_id"].to_numpy())
     relevant = _relevant_sets(test, users, test_rows)
-    liked = _relevant_sets(test, users, test_rows, keep=(test["rating"] >= RELEVANT_RATING).to_numpy())
+    scale = recommender.description  # relevant in the final list: a test rating at or above its liked_threshold
+    liked = _relevant_sets(test, users, test_rows, keep=(test["rating"] >= scale.liked_threshold).to_numpy())
 
     seen = train.loc[train["user_id"].isin(users)]
     seen_pos = np.searchsorted(users, seen["user_id"].to_numpy())
@@ -211,13 +225,11 @@ def evaluate(
             "test_ratings_unknown_users": int((~test_known).sum()),
             "retrieve_k": int(k),
             "final_k": int(final_k),
+            "liked_threshold": float(scale.liked_threshold),
         },
     }
     return {
         "metrics": metrics,
         "curves": {name: curve.tolist() for name, curve in curves.items()},
-        "distributions": {
-            "true": np.bincount(actual, minlength=6)[1:].tolist(),
-            "predicted_rounded": np.bincount(np.clip(np.rint(predicted), 1, 5).astype(int), minlength=6)[1:].tolist(),
-        },
+        "distributions": rating_distributions(actual, predicted, scale),
     }

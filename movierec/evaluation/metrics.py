@@ -6,12 +6,16 @@ import numpy as np
 
 
 def hits_matrix(ranked: np.ndarray, relevant: list[set[int]]) -> np.ndarray:
-    """(users, K) booleans: is the item at each rank relevant for that user."""
-    return np.array([[item in rel for item in row] for row, rel in zip(ranked.tolist(), relevant, strict=True)], bool)
+    """(users, K) booleans: is the item at each rank relevant for that user (shape (0, K) for no users)."""
+    rows = [[item in rel for item in row] for row, rel in zip(ranked.tolist(), relevant, strict=True)]
+    return np.array(rows, bool).reshape(ranked.shape)
 
 
 def recall_curve(ranked: np.ndarray, relevant: list[set[int]]) -> np.ndarray:
-    """Mean Recall@K for K = 1..ranked.shape[1]: hits in the top K / number of relevant items, per user."""
+    """Mean Recall@K for K = 1..ranked.shape[1]: hits in the top K / number of relevant items, per user; NaN for no
+    users (a group that is empty, e.g. test users without training ratings when every test user has some)."""
+    if not len(relevant):
+        return np.full(ranked.shape[1], np.nan)
     hits = hits_matrix(ranked, relevant).cumsum(axis=1)
     sizes = np.array([len(r) for r in relevant], dtype=np.float64)
     return (hits / sizes[:, None]).mean(axis=0)

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from movierec.data.split import Split
+from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.evaluation.baselines import BiasModel
-from movierec.evaluation.evaluate import RELEVANT_RATING, _hit_summary, _recall_summary, _relevant_sets
+from movierec.evaluation.evaluate import _hit_summary, _recall_summary, _relevant_sets
 from movierec.evaluation.metrics import mae, ndcg_at_k, precision_at_k, recall_curve, rmse
 from movierec.evaluation.streaming import (
     CHUNK_EVENTS,
@@ -31,18 +32,24 @@ CHUNK_USERS = 512
 
 
 def static_evaluate(
-    retriever: Retriever, split: Split, space: FeatureSpace, retrieve_k: int = 200, final_k: int = 10
+    retriever: Retriever,
+    split: Split,
+    space: FeatureSpace,
+    retrieve_k: int = 200,
+    final_k: int = 10,
+    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """Static protocol as movierec.evaluation.evaluate: each test user's training history gives one list of
     retrieve_k movies (training movies excluded). Recall@10/50/200 with every test movie relevant, NDCG@final_k and
-    P@final_k of the first final_k with ratings >= 4 relevant (users with such a rating), HR@10/100 and binary
-    NDCG@final_k with every test movie relevant; split by users with / without training ratings."""
+    P@final_k of the first final_k with ratings >= liked_threshold (the dataset's) relevant (users with such a
+    rating), HR@10/100 and binary NDCG@final_k with every test movie relevant; split by users with / without training
+    ratings."""
     train, test = split.train, split.test
     users = np.unique(test["user_id"].to_numpy())
     known = np.isin(users, train["user_id"].to_numpy())
     test_rows = space.catalog_rows(test["movie_id"].to_numpy())
     relevant = _relevant_sets(test, users, test_rows)
-    liked = _relevant_sets(test, users, test_rows, keep=(test["rating"] >= RELEVANT_RATING).to_numpy())
+    liked = _relevant_sets(test, users, test_rows, keep=(test["rating"] >= liked_threshold).to_numpy())
     histories = histories_of(train, users)
     k = min(retrieve_k, space.n_catalog)
     top = np.concatenate(
@@ -148,10 +155,11 @@ def evaluate_retriever(
     queries: StreamingQueries,
     retrieve_k: int = 200,
     final_k: int = 10,
+    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """One fitted retriever on both protocols, with the seconds each took."""
     started = time.perf_counter()
-    static = static_evaluate(retriever, split, space, retrieve_k, final_k)
+    static = static_evaluate(retriever, split, space, retrieve_k, final_k, liked_threshold)
     static_seconds = time.perf_counter() - started
     started = time.perf_counter()
     ranks = streaming_ranks(retriever, queries)
@@ -173,10 +181,12 @@ def evaluate_peers(
     final_k: int = 10,
     log: Callable[[str], None] = print,
     fitted: dict[str, Retriever] | None = None,
+    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """Fit each named retriever on split.train and evaluate it on both protocols (streaming on the same events for
-    every method). Returns {"methods": {name: {...}}, "streaming_events": {...}, "counts": {...}}; the fitted
-    retrievers go into `fitted` when given (to save them in a bundle)."""
+    every method); liked_threshold is the dataset's (DatasetDescription.liked_threshold). Returns {"methods": {name:
+    {...}}, "streaming_events": {...}, "counts": {...}}; the fitted retrievers go into `fitted` when given (to save
+    them in a bundle)."""
     for name in names:
         make_retriever(name)  # an unknown name fails before any work
     queries = streaming_queries(split, space, sample_size, seed)
@@ -185,7 +195,7 @@ def evaluate_peers(
         started = time.perf_counter()
         retriever = make_retriever(name).index(split.train, space)
         methods[name] = _evaluate_one(
-            retriever, split, space, queries, retrieve_k, final_k, log, time.perf_counter() - started
+            retriever, split, space, queries, retrieve_k, final_k, liked_threshold, log, time.perf_counter() - started
         )
         if fitted is not None:
             fitted[name] = retriever
@@ -201,11 +211,12 @@ def evaluate_fitted(
     retrieve_k: int = 200,
     final_k: int = 10,
     log: Callable[[str], None] = print,
+    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """evaluate_peers for retrievers already fitted on split.train (a bundle's peers), in the same form."""
     queries = streaming_queries(split, space, sample_size, seed)
     methods = {
-        name: _evaluate_one(retriever, split, space, queries, retrieve_k, final_k, log, None)
+        name: _evaluate_one(retriever, split, space, queries, retrieve_k, final_k, liked_threshold, log, None)
         for name, retriever in retrievers.items()
     }
     return _summary(methods, queries, split, space, retrieve_k, final_k)
@@ -218,11 +229,12 @@ def _evaluate_one(
     queries: StreamingQueries,
     retrieve_k: int,
     final_k: int,
+    liked_threshold: float,
     log: Callable[[str], None],
     index_seconds: float | None,
 ) -> dict:
     name = retriever.name
-    result = evaluate_retriever(retriever, split, space, queries, retrieve_k, final_k)
+    result = evaluate_retriever(retriever, split, space, queries, retrieve_k, final_k, liked_threshold)
     if index_seconds is not None:
         result["seconds"] = {"index": round(index_seconds, 2), **result["seconds"]}
     settings = {key: value for key, value in retriever.to_arrays().items() if value.ndim == 0 and key != "retriever"}

@@ -237,10 +237,11 @@ def render_plots(result: dict) -> dict[str, bytes]:
 
     dist = result["distributions"]
     fig, ax = plt.subplots(figsize=(7, 4))
-    stars = range(1, 6)
-    for offset, key, label in ((-0.2, "true", "true ratings"), (0.2, "predicted_rounded", "predicted, rounded")):
+    stars = dist.get("values") or list(range(1, len(dist["true"]) + 1))  # the scale's ratings (whole stars before)
+    width = (stars[1] - stars[0] if len(stars) > 1 else 1.0) * 0.4
+    for offset, key, label in ((-0.5, "true", "true ratings"), (0.5, "predicted_rounded", "predicted, rounded")):
         total = sum(dist[key]) or 1
-        ax.bar([s + offset for s in stars], [c / total for c in dist[key]], 0.4, label=label)
+        ax.bar([s + offset * width for s in stars], [c / total for c in dist[key]], width, label=label)
     ax.set_xlabel("rating (stars)"), ax.set_ylabel("share of test ratings")
     ax.set_title("Rating distribution: predicted vs true"), ax.legend()
     plots["plots/rating_distribution.png"] = _png(fig)
@@ -264,7 +265,12 @@ def render_markdown(result: dict, extra: dict | None = None) -> str:
             f"{_fmt(r['recall@200_seen_users'])} | {_fmt(r['recall@200_unknown_users'])} |"
         )
     k = c["final_k"]
-    lines += ["", f"## Final list (retrieve {c['retrieve_k']}, rank, keep {k}; relevant = test rating >= 4)", ""]
+    liked = c.get("liked_threshold", 4)  # reports written before the threshold was recorded: MovieLens-1M's
+    lines += [
+        "",
+        f"## Final list (retrieve {c['retrieve_k']}, rank, keep {k}; relevant = test rating >= {liked:g})",
+        "",
+    ]
     lines += [f"| list | NDCG@{k} | Precision@{k} | NDCG@{k} seen | NDCG@{k} unknown |", "|---|---|---|---|---|"]
     for name, r in m["final_list"].items():
         lines.append(

@@ -42,7 +42,11 @@ class HistoryPooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="movierec")
 class RatingRange(keras.layers.Layer):
-    """Shifts a raw score by the global mean rating and clips it to the valid rating range."""
+    """Shifts a raw score by the global mean rating and clips it to the dataset's rating scale.
+
+    minimum/maximum are the scale's ends (DatasetDescription.rating_min/rating_max); the defaults are MovieLens-1M's
+    whole stars, which models saved before the scale was a parameter carry in their config anyway.
+    """
 
     def __init__(self, offset: float = 3.5, minimum: float = 1.0, maximum: float = 5.0, **kwargs):
         super().__init__(**kwargs)

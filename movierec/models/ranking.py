@@ -5,12 +5,18 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.models.layers import RatingRange
 
+ML1M_RANGE = (ML1M_DESCRIPTION.rating_min, ML1M_DESCRIPTION.rating_max)
 
-def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -> keras.Model:
-    """Predicts the explicit rating (1-5). Dense blocks follow the reference design (256-128-64); the tower
-    vectors also enter as their dot product and element-wise product, so user-movie affinity is explicit."""
+
+def build_ranking_model(
+    vocab: dict, vector_dim: int, cfg, global_mean: float, rating_range: tuple[float, float] = ML1M_RANGE
+) -> keras.Model:
+    """Predicts the explicit rating, clipped to rating_range (the dataset's rating_min and rating_max). Dense blocks
+    follow the reference design (256-128-64); the tower vectors also enter as their dot product and element-wise
+    product, so user-movie affinity is explicit."""
     inputs = {
         "user_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="user_vector"),
         "movie_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="movie_vector"),
@@ -48,5 +54,8 @@ def build_ranking_model(vocab: dict, vector_dim: int, cfg, global_mean: float) -
         x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
     score = layers.Dense(1, name="score")(x)
     score = layers.Add(name="with_biases")([score, user_bias, movie_bias])
-    rating = RatingRange(offset=global_mean, name="rating")(layers.Flatten(name="flat")(score))
+    low, high = rating_range
+    rating = RatingRange(offset=global_mean, minimum=low, maximum=high, name="rating")(
+        layers.Flatten(name="flat")(score)
+    )
     return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(rating), name="ranking_model")

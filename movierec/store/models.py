@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, DateTime, Identity, Index, Integer, SmallInteger, String
+from sqlalchemy import CheckConstraint, DateTime, Identity, Index, Integer, Numeric, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from movierec.config import MAX_RATING, MIN_RATING
+# The store holds a rating of any MovieLens scale (whole stars 1-5, half stars 0.5-5): the widest range, in half
+# steps, which a NUMERIC(3, 1) column holds exactly. Which ratings a served dataset allows is the API's check.
+RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
 
 
 class Base(DeclarativeBase):
@@ -31,15 +33,18 @@ class User(Base):
 
 
 class Rating(Base):
-    """One live rating per (user, movie): a new rating replaces the old one. user_id is a dataset or created user."""
+    """One live rating per (user, movie): a new rating replaces the old one. user_id is a dataset or created user.
+
+    rating is exact (NUMERIC, read back as a float): 4 and 4.5 come back as 4.0 and 4.5.
+    """
 
     __tablename__ = "ratings"
     __table_args__ = (
-        CheckConstraint(f"rating BETWEEN {MIN_RATING} AND {MAX_RATING}", name="ck_ratings_rating"),
+        CheckConstraint(f"rating BETWEEN {RATING_MIN} AND {RATING_MAX}", name="ck_ratings_rating"),
         Index("ix_ratings_user_rated_at", "user_id", "rated_at"),
     )
 
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     movie_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    rating: Mapped[int] = mapped_column(SmallInteger)
+    rating: Mapped[float] = mapped_column(Numeric(3, 1, asdecimal=False))
     rated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

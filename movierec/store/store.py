@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
 
-from movierec.config import DATA_DIR, MAX_ID, MAX_RATING, MIN_RATING  # larger ids never reach the database
-from movierec.store.models import Rating, User
+from movierec.config import DATA_DIR, MAX_ID  # larger ids never reach the database
+from movierec.store.models import RATING_MAX, RATING_MIN, RATING_STEP, Rating, User
 
 log = logging.getLogger("movierec.store")
 
@@ -55,7 +56,7 @@ class StoredUser:
 class LiveRating:
     user_id: int
     movie_id: int
-    rating: int
+    rating: float
     rated_at: dt.datetime
 
 
@@ -72,6 +73,18 @@ def normalise_url(url: str | URL) -> URL:
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ValueError(f"unsupported DATABASE_URL backend {parsed.get_backend_name()!r}: use sqlite or postgresql")
     return parsed
+
+
+def is_storable_rating(rating) -> bool:
+    """A finite number within RATING_MIN-RATING_MAX on a RATING_STEP step (what the rating column holds exactly)."""
+    try:
+        value = float(rating)
+    except (TypeError, ValueError):
+        return False
+    if not (math.isfinite(value) and RATING_MIN <= value <= RATING_MAX):
+        return False
+    steps = (value - RATING_MIN) / RATING_STEP
+    return steps == round(steps)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -250,23 +263,30 @@ class RatingStore:
         return StoredUser(row.id, row.gender, row.age, row.occupation, _utc(row.created_at))
 
     # ---- ratings ---------------------------------------------------------------------------------
-    def put_rating(self, user_id: int, movie_id: int, rating: int, rated_at: dt.datetime | None = None) -> LiveRating:
-        """Insert or replace the user's rating of the movie in one statement (INSERT ... ON CONFLICT DO UPDATE)."""
-        if not MIN_RATING <= rating <= MAX_RATING or int(rating) != rating:
-            raise ValueError(f"rating must be an integer {MIN_RATING}-{MAX_RATING}, got {rating}")
+    def put_rating(self, user_id: int, movie_id: int, rating: float, rated_at: dt.datetime | None = None) -> LiveRating:
+        """Insert or replace the user's rating of the movie in one statement (INSERT ... ON CONFLICT DO UPDATE).
+
+        Any rating of a MovieLens scale is stored exactly (RATING_MIN-RATING_MAX in RATING_STEP steps); whether the
+        served dataset allows it (4.5 is not a MovieLens-1M rating) is checked by the API before it gets here.
+        """
+        if not is_storable_rating(rating):
+            raise ValueError(
+                f"rating must be {RATING_MIN:g}-{RATING_MAX:g} in steps of {RATING_STEP:g} (half stars), got {rating}"
+            )
+        rating = float(rating)
         if not (0 < user_id <= MAX_ID and 0 < movie_id <= MAX_ID):
             raise ValueError(f"user_id and movie_id must be 1-{MAX_ID}, got {user_id} and {movie_id}")
         rated_at = _utc(rated_at or dt.datetime.now(dt.UTC))
         insert = (postgresql if self.backend == "postgresql" else sqlite).insert
         table = Rating.__table__
-        statement = insert(table).values(user_id=user_id, movie_id=movie_id, rating=int(rating), rated_at=rated_at)
+        statement = insert(table).values(user_id=user_id, movie_id=movie_id, rating=rating, rated_at=rated_at)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.user_id, table.c.movie_id],
             set_={"rating": statement.excluded.rating, "rated_at": statement.excluded.rated_at},
         )
         with self._connection(write=True) as connection:
             connection.execute(statement)
-        return LiveRating(int(user_id), int(movie_id), int(rating), rated_at)
+        return LiveRating(int(user_id), int(movie_id), rating, rated_at)
 
     def delete_rating(self, user_id: int, movie_id: int) -> bool:
         """Remove a live rating; False when there was none."""
@@ -285,7 +305,7 @@ class RatingStore:
         query = select(table).where(table.c.user_id == user_id).order_by(table.c.rated_at, table.c.movie_id)
         with self._connection(write=False) as connection:
             rows = connection.execute(query).all()
-        return [LiveRating(r.user_id, r.movie_id, r.rating, _utc(r.rated_at)) for r in rows]
+        return [LiveRating(r.user_id, r.movie_id, float(r.rating), _utc(r.rated_at)) for r in rows]
 
     def history(self, user_id: int) -> list[tuple[int, float]]:
         """(movie_id, rating) pairs of the user's live ratings, oldest first: what the recommender appends.

@@ -160,6 +160,11 @@ def vocabulary(loaded: LoadedDep) -> dict:
         "genders": dict(description.genders),
         "age_groups": {str(code): label for code, label in description.age_groups.items()},
         "occupations": {str(code): label for code, label in description.occupations.items()},
-        "rating": {"min": description.rating_min, "max": description.rating_max, "step": description.rating_step},
+        "rating": {
+            "min": description.rating_min,
+            "max": description.rating_max,
+            "step": description.rating_step,
+            "values": list(description.rating_values()),  # every allowed rating, lowest first
+        },
         "models": list(loaded.recommender.models),  # what POST /recommend's "model" may name
     }

@@ -16,15 +16,16 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Respon
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from movierec.config import MAX_RATING, MIN_RATING
 from movierec.recommender import UserContext
 from movierec.store import RatingStore, StoreUnavailable
+from movierec.store.models import RATING_MAX, RATING_MIN
 from movierec.store.store import LiveRating
 from serving.deps import LoadedDep, StoreDep, store_call
 from serving.errors import responses
 from serving.routes.lookup import catalogue_rows
 from serving.schemas import MAX_ID, Error, Profile
 from serving.state import Loaded
+from serving.vocabulary import check_rating
 
 log = logging.getLogger("serving")
 router = APIRouter(tags=["live ratings"])
@@ -42,8 +43,13 @@ class CreatedUser(BaseModel):
 class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rating": 4}]})
 
-    rating: int = Field(
-        ge=MIN_RATING, le=MAX_RATING, description=f"whole stars, {MIN_RATING}-{MAX_RATING}", examples=[4]
+    rating: float = Field(
+        ge=RATING_MIN,
+        le=RATING_MAX,
+        allow_inf_nan=False,
+        description="on the served dataset's scale (GET /vocabulary): whole stars 1-5 for MovieLens-1M and -100K, "
+        "half stars 0.5-5 for the CSV family; another value is a 422 naming the scale",
+        examples=[4],
     )
 
 
@@ -56,7 +62,7 @@ class RatingOut(BaseModel):
 
     user_id: int
     movie_id: int
-    rating: int
+    rating: float
     rated_at: dt.datetime = Field(description="when the rating was stored (UTC)")
 
 
@@ -175,6 +181,8 @@ async def create_user(store: StoreDep, profile: Annotated[Profile | None, Body()
 async def put_rating(
     loaded: LoadedDep, store: StoreDep, user_id: UserId, movie_id: MovieId, body: RatingIn
 ) -> RatingOut:
+    check_rating(body.rating, loaded.bundle.description)  # 4.5 is a 422 for a whole-star dataset
+
     def write() -> LiveRating:
         require_user(loaded, store, user_id)
         catalogue_rows(loaded, [movie_id])

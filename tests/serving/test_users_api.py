@@ -100,10 +100,11 @@ def test_put_rating_stores_and_replaces_for_dataset_and_created_users(api):
     [
         ("/users/999999/ratings/1", {"rating": 4}, 404, "user_id 999999 not found"),
         ("/users/4/ratings/5000", {"rating": 4}, 404, "movie_id 5000 not found"),
-        ("/users/4/ratings/1", {"rating": 0}, 422, "greater than or equal to 1"),
+        ("/users/4/ratings/1", {"rating": 0}, 422, "greater than or equal to 0.5"),  # below every scale
         ("/users/4/ratings/1", {"rating": 6}, 422, "less than or equal to 5"),
-        ("/users/4/ratings/1", {"rating": 4.5}, 422, "integer"),
-        ("/users/4/ratings/1", {"rating": "four"}, 422, "integer"),
+        ("/users/4/ratings/1", {"rating": 4.5}, 422, "scale (ml-1m): whole stars 1-5, one of 1, 2, 3, 4, 5"),
+        ("/users/4/ratings/1", {"rating": "four"}, 422, "valid number"),
+        ("/users/4/ratings/1", {"rating": 0.5}, 422, "whole stars 1-5"),
         ("/users/4/ratings/1", {}, 422, "rating"),
         ("/users/4/ratings/1", {"rating": 4, "when": 1}, 422, "when"),
         ("/users/0/ratings/1", {"rating": 4}, 422, "user_id"),

@@ -12,7 +12,7 @@ from training.peers import main
 def test_peers_cli_prints_the_table_and_writes_json(synthetic_zip, tmp_path, capsys):
     out = tmp_path / "figures" / "peers.json"
     code = main(
-        ["--zip", str(synthetic_zip), "--data-dir", str(tmp_path / "data"), "--methods", "item_knn", "popularity",
+        ["--archive", str(synthetic_zip), "--data-dir", str(tmp_path / "data"), "--methods", "item_knn", "popularity",
          "--streaming-sample", "120", "--streaming-seed", "5", "--out", str(out)]
     )  # fmt: skip
     printed = capsys.readouterr().out
@@ -44,5 +44,5 @@ def test_peers_cli_refuses_bad_arguments(args, message, capsys):
 def test_peers_cli_reports_a_bad_archive(tmp_path, capsys):
     bad = tmp_path / "ml-1m.zip"
     bad.write_bytes(b"not a zip")
-    assert main(["--zip", str(bad), "--data-dir", str(tmp_path / "data")]) == 2
+    assert main(["--archive", str(bad), "--data-dir", str(tmp_path / "data")]) == 2
     assert capsys.readouterr().err.startswith("error: ")

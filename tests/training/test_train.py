@@ -62,9 +62,7 @@ def test_report_lists_every_method_on_both_protocols(synthetic_bundle):
     assert f"{ease['static']['hits']['hr@10']:.4f} | " in table and f"{ease['streaming']['hr@10']:.4f} | " in table
 
 
-@pytest.mark.parametrize(
-    ("given", "expected"), [([], None), (["none"], ()), (["ease", "mf", "ease"], ("ease", "mf"))]
-)
+@pytest.mark.parametrize(("given", "expected"), [([], None), (["none"], ()), (["ease", "mf", "ease"], ("ease", "mf"))])
 def test_cli_peers_choice(given, expected):
     _, cfg = train_cli.parse_args(["--peers", *given] if given else [])
     assert cfg.peers == expected

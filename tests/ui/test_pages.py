@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import api
-from ui.format import display_title, genre_chips, stars
+from ui.format import display_title, genre_chips, rating_values, stars
 
 VOCABULARY = {
     "genres": ["Action", "Animation", "Comedy", "Horror"],
@@ -90,6 +90,7 @@ class FakeApi:
         self.calls: list[tuple[str, str, dict]] = []
         self.live: dict[int, dict[int, int]] = {}  # user -> movie -> rating
         self.next_user = 6041
+        self.vocabulary = VOCABULARY
 
     def ratings_of(self, user_id: int) -> list[dict]:
         items = [
@@ -119,7 +120,7 @@ class FakeApi:
         if path == "/health":
             return {"status": "ready"}, 1.0
         if path == "/vocabulary":
-            return VOCABULARY, 1.0
+            return self.vocabulary, 1.0
         if path == "/stats":
             return STATS, 1.0
         if path == "/users/examples":
@@ -292,6 +293,29 @@ def test_new_user_page_states_limits_creates_a_user_and_recommends(fake):
     assert not at.exception
     assert any(h.value == "Your ratings (3)" for h in at.subheader)
     assert "**Jumanji** · 1995" in text(at)
+
+
+HALF_STARS = {"min": 0.5, "max": 5.0, "step": 0.5, "values": [0.5 * i for i in range(1, 11)]}
+
+
+def test_rating_values_come_from_the_vocabulary():
+    assert rating_values(VOCABULARY) == [1.0, 2.0, 3.0, 4.0, 5.0]  # an API that does not list a scale: ML-1M's
+    assert rating_values({"rating": HALF_STARS}) == HALF_STARS["values"]
+    assert rating_values({"rating": {"min": 0.5, "max": 2.0, "step": 0.5}}) == [0.5, 1.0, 1.5, 2.0]
+
+
+def test_a_half_star_dataset_is_rated_with_the_apis_values(fake):
+    fake.vocabulary = VOCABULARY | {"rating": HALF_STARS}
+    at = run("recommend")
+    assert not at.exception and not at.error
+    widgets = [w for w in at.selectbox if str(w.key).startswith("rate_list_10_")]
+    assert widgets, "a half-star scale is offered as a choice of values, not five stars"
+    assert widgets[0].options == [f"{v:g} ★" for v in HALF_STARS["values"]]
+    movie_id = int(str(widgets[0].key).rsplit("_", 1)[1])
+    widgets[0].set_value(8).run()  # the ninth value: 4.5
+    assert not at.exception
+    assert ("PUT", f"/users/10/ratings/{movie_id}", {"rating": 4.5}) in fake.calls
+    assert fake.live[10][movie_id] == 4.5 and "you rated" in at.success[0].value and "4.5 ★" in at.success[0].value
 
 
 def test_similar_page(fake):

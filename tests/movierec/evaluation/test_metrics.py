@@ -21,6 +21,14 @@ def test_recall_by_hand():
     )
 
 
+def test_an_empty_group_of_users_gives_nan_recall_and_empty_per_user_arrays():
+    # e.g. the unknown users of a dataset where every test user also rated in the training period
+    empty = np.zeros((0, 4), dtype=np.int64)
+    curve = recall_curve(empty, [])
+    assert curve.shape == (4,) and np.isnan(curve).all()
+    assert ndcg_at_k(empty, [], 3).shape == (0,) and precision_at_k(empty, [], 3).shape == (0,)
+
+
 def test_ndcg_and_precision_by_hand():
     ranked = np.array([[10, 20, 30], [40, 50, 60]])
     relevant = [{20}, {40, 60, 99}]

@@ -10,7 +10,7 @@ import pytest
 
 from movierec.data.split import Split, chronological_split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
-from movierec.evaluation.evaluate import RELEVANT_RATING, _hit_summary, _recall_summary, _relevant_sets
+from movierec.evaluation.evaluate import _hit_summary, _recall_summary, _relevant_sets
 from movierec.evaluation.metrics import ndcg_at_k, recall_curve, rmse
 from movierec.evaluation.peers import evaluate_peers, static_evaluate, streaming_queries, streaming_ranks
 from movierec.evaluation.streaming import build_timeline, excluded_rows, sample_events, target_ranks
@@ -54,7 +54,7 @@ def test_static_protocol_is_the_models(world, fitted):
               (np.ones(len(users), bool), known, ~known)]  # fmt: skip
     assert got["retrieval"] == pytest.approx(_recall_summary(*curves), nan_ok=True)
     assert got["hits"] == pytest.approx(_hit_summary(ranked, relevant, known, 10))
-    liked = _relevant_sets(test, users, rows, keep=(test["rating"] >= RELEVANT_RATING).to_numpy())
+    liked = _relevant_sets(test, users, rows, keep=(test["rating"] >= 4).to_numpy())
     has = np.array([len(r) > 0 for r in liked])
     expected = ndcg_at_k(ranked[has, :10], [r for r, w in zip(liked, has, strict=True) if w], 10).mean()
     assert got["final_list"]["ndcg@10"] == pytest.approx(expected)

@@ -8,10 +8,14 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from movierec.store import RatingStore, StoreUnavailable
 from movierec.store.models import Rating
+from movierec.store.store import MIGRATIONS_DIR
 
 FLOOR = 6040
 
@@ -60,12 +64,71 @@ def test_ratings_come_oldest_first_and_delete_removes_only_live_ones(store_url):
     assert store.history(8) == [(10, 1.0)]
 
 
-@pytest.mark.parametrize("bad", [0, 6, 2.5])
+@pytest.mark.parametrize("bad", [0, 0.25, 4.25, 5.5, 6, float("nan"), float("inf")])
 def test_ratings_outside_the_scale_are_refused_and_nothing_is_written(store_url, bad):
     store = RatingStore(store_url, user_id_floor=FLOOR)
-    with pytest.raises(ValueError, match="rating must be an integer 1-5"):
+    with pytest.raises(ValueError, match=r"rating must be 0.5-5 in steps of 0.5 \(half stars\), got"):
         store.put_rating(7, 10, bad)
     assert store.ratings_of(7) == []
+
+
+def test_half_stars_are_stored_and_read_back_exactly(store_url):
+    store = RatingStore(store_url, user_id_floor=FLOOR)
+    assert store.put_rating(7, 10, 4.5, rated_at=at(1)).rating == 4.5
+    store.put_rating(7, 11, 0.5, rated_at=at(2))
+    store.put_rating(7, 12, 3, rated_at=at(3))
+    assert store.history(7) == [(10, 4.5), (11, 0.5), (12, 3.0)]
+    assert [(r.rating, type(r.rating)) for r in store.ratings_of(7)] == [(4.5, float), (0.5, float), (3.0, float)]
+    with store.engine.connect() as connection:  # the column itself holds the half star, not a rounded value
+        stored = connection.execute(text("SELECT rating FROM ratings WHERE movie_id = 10")).scalar_one()
+    assert float(stored) == 4.5
+
+
+def _alembic(url: str, action: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with create_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, revision)
+
+
+def test_a_whole_star_database_upgrades_to_half_stars_keeping_its_ratings(store_url):
+    _alembic(store_url, "upgrade", "0001")  # a store as it was before half stars
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        for user, movie, rating in [(7, 10, 4), (7, 11, 1), (8, 10, 5)]:
+            connection.execute(
+                text("INSERT INTO ratings VALUES (:u, :m, :r, :t)"),
+                {"u": user, "m": movie, "r": rating, "t": at(movie)},
+            )
+        connection.execute(
+            text("INSERT INTO users (gender, age, occupation, created_at) VALUES ('F', 25, 3, :t)"), {"t": at(0)}
+        )
+        assert "SMALLINT" in str(_rating_column(connection)["type"]).upper()
+    engine.dispose()
+    store = RatingStore(store_url, user_id_floor=FLOOR)  # upgrades to head on first use
+    assert store.history(7) == [(10, 4.0), (11, 1.0)] and store.history(8) == [(10, 5.0)]
+    assert store.user(1).gender == "F" and store.create_user().user_id == FLOOR + 1
+    store.put_rating(7, 12, 4.5, rated_at=at(30))
+    assert store.history(7)[-1] == (12, 4.5)
+    with store.engine.connect() as connection:
+        assert "NUMERIC" in str(_rating_column(connection)["type"]).upper()
+        assert "ix_ratings_user_rated_at" in {index["name"] for index in inspect(connection).get_indexes("ratings")}
+        with pytest.raises(IntegrityError, match="ck_ratings_rating"):  # the new check still guards the column
+            connection.execute(text("INSERT INTO ratings VALUES (9, 1, 5.5, :t)"), {"t": at(1)})
+    store.close()
+    with pytest.raises(RuntimeError, match="1 stored ratings are half stars"):  # a downgrade never rounds them away
+        _alembic(store_url, "downgrade", "0001")
+    store = RatingStore(store_url, user_id_floor=FLOOR)
+    store.delete_rating(7, 12)
+    store.close()
+    _alembic(store_url, "downgrade", "0001")
+    with create_engine(store_url).connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM ratings")).scalar_one() == 3
+
+
+def _rating_column(connection) -> dict:
+    return next(c for c in inspect(connection).get_columns("ratings") if c["name"] == "rating")
 
 
 def test_data_survives_a_restart(store_url):

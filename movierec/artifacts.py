@@ -477,6 +477,13 @@ def check_consistency(bundle: Bundle) -> None:
         refuse(SPACE_ARRAYS, "history_movies holds movie indices beyond the movie vocabulary")
     if int(space.movie_index.max(initial=0)) >= space.movie_ids.size:
         refuse(SPACE_ARRAYS, "movie_index holds indices beyond the movie vocabulary")
+    genres = bundle.description.genres
+    if space.movie_genres.ndim == 2 and space.movie_genres.shape[1] != len(genres):
+        refuse(
+            MANIFEST,
+            f"the dataset description lists {len(genres)} genres, the feature space has "
+            f"{space.movie_genres.shape[1]} genre columns",
+        )
     recorded = manifest.get("vocab_sizes")
     if recorded is not None and recorded != space.vocab_sizes:
         refuse(SPACE_ARRAYS, f"vocabulary sizes {space.vocab_sizes} differ from the manifest's {recorded}")

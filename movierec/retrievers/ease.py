@@ -44,7 +44,7 @@ class EASERetriever(Retriever):
         self.weights[np.ix_(known, known)] = b
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:
-        return batch.binary(len(self.popularity)) @ self.weights
+        return batch.times(self.weights)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"lam": np.array(self.lam), "weights": self.weights}

@@ -98,3 +98,10 @@ class HistoryBatch:
         out = np.zeros((self.size, n_columns), dtype=dtype)
         out[self.owner, self.rows] = 1
         return out
+
+    def times(self, matrix: np.ndarray) -> np.ndarray:
+        """binary(len(matrix)) @ matrix: for one history (a served request) the sum of the matrix rows of its distinct
+        movies, which reads only those rows instead of multiplying through the whole catalogue."""
+        if self.size == 1:
+            return matrix[np.unique(self.rows)].sum(axis=0, keepdims=True, dtype=np.float32)
+        return self.binary(len(matrix)) @ matrix

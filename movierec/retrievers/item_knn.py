@@ -47,7 +47,7 @@ class ItemKNNRetriever(Retriever):
         return self._dense
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:
-        scores = batch.binary(len(self.popularity)) @ self.dense
+        scores = batch.times(self.dense)
         return np.where(scores > 0, scores, self.popularity_below_zero()[None, :])
 
     def _arrays(self) -> dict[str, np.ndarray]:

@@ -36,7 +36,7 @@ class MFRetriever(Retriever):
         self.item_factors = np.ascontiguousarray(vt.T, dtype=np.float32)  # (n_catalog, rank), orthonormal columns
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:
-        folded = batch.binary(len(self.popularity)) @ self.item_factors
+        folded = batch.times(self.item_factors)
         return folded @ self.item_factors.T
 
     def _arrays(self) -> dict[str, np.ndarray]:

@@ -45,12 +45,15 @@ class UserKNNRetriever(Retriever):
     def _score(self, batch: HistoryBatch) -> np.ndarray:
         users = self.dense
         # cosine up to the query's own norm, which scales a whole row and changes neither neighbours nor order
-        similarity = (batch.binary(users.shape[1]) @ users.T) * self._inverse_norms[None, :]
+        similarity = batch.times(users.T) * self._inverse_norms[None, :]
         keep = min(self.neighbours, users.shape[0])
         nearest = np.argpartition(-similarity, keep - 1, axis=1)[:, :keep]
-        weights = np.zeros_like(similarity)
-        np.put_along_axis(weights, nearest, np.take_along_axis(similarity, nearest, axis=1), axis=1)
-        scores = weights @ users
+        if batch.size == 1:  # a served request: read only the neighbours' rows
+            scores = (similarity[0, nearest[0]] @ users[nearest[0]])[None, :]
+        else:
+            weights = np.zeros_like(similarity)
+            np.put_along_axis(weights, nearest, np.take_along_axis(similarity, nearest, axis=1), axis=1)
+            scores = weights @ users
         return np.where(scores > 0, scores, self.popularity_below_zero()[None, :])
 
     def _arrays(self) -> dict[str, np.ndarray]:

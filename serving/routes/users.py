@@ -25,7 +25,7 @@ from serving.errors import responses
 from serving.routes.lookup import catalogue_rows
 from serving.schemas import MAX_ID, Error, Profile
 from serving.state import Loaded
-from serving.vocabulary import check_rating
+from serving.vocabulary import check_rating, check_vocabulary
 
 log = logging.getLogger("serving")
 router = APIRouter(tags=["live ratings"])
@@ -159,6 +159,13 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 MovieId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 
 
+class ProfileOnly:
+    """A profile alone, in the shape check_vocabulary reads from requests."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+
+
 @router.post(
     "/users",
     status_code=status.HTTP_201_CREATED,
@@ -166,8 +173,11 @@ MovieId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
     summary="Create a user (optional demographics); rate movies with PUT /users/{user_id}/ratings/{movie_id}",
     responses={**responses(422), **UNAVAILABLE},
 )
-async def create_user(store: StoreDep, profile: Annotated[Profile | None, Body()] = None) -> CreatedUser:
+async def create_user(
+    store: StoreDep, loaded: LoadedDep, profile: Annotated[Profile | None, Body()] = None
+) -> CreatedUser:
     profile = profile or Profile()
+    check_vocabulary(ProfileOnly(profile), loaded.bundle.description)  # codes of the served dataset only
     user = await store_call(store, store.create_user, profile.gender, profile.age, profile.occupation)
     return CreatedUser(user_id=user.user_id)
 

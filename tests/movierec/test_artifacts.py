@@ -284,3 +284,10 @@ def test_peer_arrays_of_another_catalogue(folder):
 def test_peer_arrays_of_another_method(folder):
     replace_part(folder, "peers/ease.npz", (folder / "peers" / "mf.npz").read_bytes())
     one_line_refusal(folder, "peers/ease.npz: these arrays are of retriever 'mf', not 'ease'")
+
+
+def test_description_of_another_genre_vocabulary(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["dataset"]["genres"] = manifest["dataset"]["genres"][:-1]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    one_line_refusal(folder, r"manifest.json: the dataset description lists \d+ genres, the feature space has \d+")

@@ -82,6 +82,17 @@ def test_create_user_rejects_bad_demographics_with_422(api, body):
     assert response.status_code == 422, response.text
 
 
+def test_create_user_takes_only_the_served_datasets_demographics(api, monkeypatch):
+    import dataclasses
+
+    bundle = api.app.state.model_state.current.bundle
+    no_gender = dataclasses.replace(bundle.description, genders={})  # as a dataset without that feature
+    monkeypatch.setattr(bundle, "description", no_gender)
+    response = api.post("/users", json={"gender": "F"})
+    assert response.status_code == 422 and "has no gender: leave it out" in response.text, response.text
+    assert api.post("/users", json={"age": 25}).status_code == 201
+
+
 def test_put_rating_stores_and_replaces_for_dataset_and_created_users(api):
     movie = next(m for m in catalogue(api) if m not in trained_movies(api, 3))
     response = api.put(f"/users/3/ratings/{movie}", json={"rating": 4})

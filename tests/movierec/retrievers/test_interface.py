@@ -50,6 +50,15 @@ def test_scores_shape_and_unknown_movies_lowest(name, retrievers, world):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_one_history_alone_scores_as_in_a_batch(name, retrievers, world):
+    retriever = retrievers[name]
+    histories = some_histories(world)
+    together = retriever.scores(histories)
+    for i, history in enumerate(histories):  # one history takes the served path (movierec.retrievers.history.times)
+        np.testing.assert_allclose(retriever.scores([history])[0], together[i], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_top_k_excludes_rated_best_first(name, retrievers, world):
     retriever = retrievers[name]
     histories = some_histories(world)
@@ -159,3 +168,14 @@ def test_histories_of_keeps_order_and_gives_empty_histories(small):
     first, nobody = histories_of(train, [1, 77])
     assert first.movie_ids.tolist() == m[:3] and first.ratings.tolist() == [5.0, 4.0, 2.0]
     assert len(nobody) == 0
+
+
+@pytest.mark.parametrize("histories", [[[3, 1, 3]], [[3, 1, 3], [], [0, 4]], [[]]])
+def test_batch_times_a_matrix_is_its_binary_product(histories):
+    from movierec.retrievers.history import HistoryBatch
+
+    matrix = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32)
+    batch = HistoryBatch.of(
+        [History(np.array(h, np.int64), np.ones(len(h), np.float32)) for h in histories], lambda ids: ids
+    )
+    np.testing.assert_allclose(batch.times(matrix), batch.binary(5) @ matrix, rtol=1e-6, atol=1e-6)

@@ -60,9 +60,7 @@ def vocabulary_errors(body: dict, description: DatasetDescription) -> list[dict]
                     "type": "literal_error",
                     "loc": ("body", "profile", field),
                     "msg": f"Input should be one of this dataset's {field} codes ({description.name}): "
-                    f"{_allowed(vocabulary)}"
-                    if vocabulary
-                    else f"This dataset ({description.name}) has no {field}: leave it out",
+                    f"{_allowed(vocabulary)}",
                     "input": value,
                 }
             )

@@ -40,3 +40,14 @@ def test_ml100k_trains_evaluates_and_serves(ml100k_bundle):
         )
         assert new.status_code == 200 and 50 not in [r["movie_id"] for r in new.json()["recommendations"]]
         assert client.post("/recommend", json={"user_id": 1, "genres": ["IMAX"]}).status_code == 422
+        # every peer method was fitted on ML-100K, evaluated in the same report and is served from the bundle
+        peers = client.get("/stats").json()["metrics"]["peers"]["methods"]
+        assert vocabulary["models"] == ["two_stage", *sorted(peers)] and "ease" in peers
+        lists = {}
+        for model in vocabulary["models"]:
+            body = client.post("/recommend", json={"user_id": 1, "top_n_final": 10, "model": model}).json()
+            assert body["model"] == model and len(body["recommendations"]) == 10, body
+            lists[model] = [r["movie_id"] for r in body["recommendations"]]
+        assert lists["ease"] != lists["popularity"] != lists["two_stage"]
+        half = client.post("/recommend", json={"ratings": [{"movie_id": 50, "rating": 4.5}], "model": "ease"})
+        assert half.status_code == 422 and "whole stars 1-5" in half.text

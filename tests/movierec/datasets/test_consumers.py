@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -60,9 +61,14 @@ def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
     ml100k = ADAPTERS["ml-100k"].description
     manifest["dataset"] = ml100k.to_dict()
     (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="description lists 19 genres, the feature space has 18 genre columns"):
+        load_bundle(folder)  # parts of two datasets
+    same_width = dataclasses.replace(ml100k, genres=ml100k.genres[1:])  # 18 genres, as many as the feature space
+    manifest["dataset"] = same_width.to_dict()
+    (folder / MANIFEST).write_text(json.dumps(manifest))
     copy = load_bundle(folder)
-    assert copy.description == ml100k
-    assert recommender_from_bundle(copy).genre_vocabulary == ml100k.genres
+    assert copy.description == same_width
+    assert recommender_from_bundle(copy).genre_vocabulary == same_width.genres
     manifest["dataset"] = {"name": "broken"}
     (folder / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="manifest.json: dataset description: missing field 'rating_min'"):

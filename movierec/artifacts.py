@@ -560,7 +560,6 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.train_ratings,
         bundle.final_scorer,
         description=bundle.description,
+        peers=bundle.peers,
     )
-    recommender.genre_vocabulary = bundle.description.genres  # the genres filter's column order
-    recommender.peers = dict(bundle.peers)
     return recommender

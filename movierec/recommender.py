@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from movierec.config import GENRES, UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
+from movierec.config import UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
 from movierec.datasets.description import DatasetDescription
 from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
@@ -84,10 +84,10 @@ class Recommender:
     """Loads nothing itself: give it the fitted feature space, models and tables (see movierec.artifacts).
 
     user_model and ranking_model are callables on dicts of named arrays (OnnxModel on every path the product runs).
-    description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies.
+    description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies,
+    its genres name the columns of space.movie_genres. peers: fitted movierec.retrievers.Retriever by name, servable
+    instead of the two stages.
     """
-
-    genre_vocabulary: tuple[str, ...] = GENRES  # columns of space.movie_genres (a bundle's: its description's genres)
 
     def __init__(
         self,
@@ -100,11 +100,12 @@ class Recommender:
         train_ratings: pd.DataFrame,
         final_scorer: FinalScorer,
         description: DatasetDescription = ML1M_DESCRIPTION,
+        peers: dict | None = None,
     ):
         self.space = space
         self.description = description
         self.final_scorer = final_scorer
-        self.peers: dict = {}  # name -> fitted movierec.retrievers.Retriever, servable instead of the two stages
+        self.peers: dict = dict(peers or {})
         self.movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
         self._user_fn = user_model
         self._rank_fn = ranking_model
@@ -240,6 +241,11 @@ class Recommender:
 
     # ---- the two stages ---------------------------------------------------------------------------
     @property
+    def genre_vocabulary(self) -> tuple[str, ...]:
+        """The genre names of space.movie_genres' columns, in order (the genres filter's)."""
+        return self.description.genres
+
+    @property
     def models(self) -> tuple[str, ...]:
         """What `recommend` can run: the two stages, then the peers' methods this recommender holds."""
         return (TWO_STAGE, *self.peers)
@@ -264,8 +270,7 @@ class Recommender:
             from movierec.retrievers import History
 
             history = History(self._movie_id_array[user.history_rows], user.history_ratings)
-            scores = self.peers[model].scores([history])[0].astype(np.float64)
-            scores[~np.isfinite(scores)] = np.finfo(np.float64).min  # a finite floor: only exclusions are -inf
+            scores = self.peers[model].scores([history])[0].astype(np.float64)  # finite: only exclusions are -inf
         if exclude_seen and len(user.history_rows):
             scores[user.history_rows] = -np.inf
         if genres:

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.peers import evaluate_fitted
     from movierec.evaluation.report import report_files
+    from movierec.evaluation.streaming import same_events
     from training.train import data_dirs, print_summary
 
     start = time.perf_counter()
@@ -72,13 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     metrics = result["metrics"]
     metrics["dataset"] = bundle.description.name
     if bundle.peers:  # the bundle's fitted peers, on the same streaming events as the two-stage list
-        events = metrics["streaming"]["two_stage_events"]
         metrics["peers"] = evaluate_fitted(
             bundle.peers,
             split,
             bundle.space,
-            events["events"] if events["kind"] == "sample" else None,
-            events.get("seed") or 0,
+            *same_events(metrics["streaming"]["two_stage_events"]),
             cfg["retrieve_k"],
             cfg["final_k"],
             log=lambda line: print(line, flush=True),

@@ -113,6 +113,7 @@ def run(
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.peers import evaluate_peers
     from movierec.evaluation.report import every_method_lines, report_files
+    from movierec.evaluation.streaming import same_events
     from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
     from movierec.models.runtime import OnnxModel
@@ -166,13 +167,11 @@ def run(
         fitted: dict = {}
         names = list(RETRIEVERS) if cfg.peers is None else list(cfg.peers)
         if names:
-            streaming_events = metrics["streaming"]["two_stage_events"]
             peers = evaluate_peers(
                 names,
                 split,
                 space,
-                streaming_events["events"] if streaming_events["kind"] == "sample" else None,
-                streaming_events.get("seed") or 0,
+                *same_events(metrics["streaming"]["two_stage_events"]),
                 cfg.retrieve_k,
                 cfg.final_k,
                 log=lambda line: print(line, flush=True),

@@ -156,6 +156,12 @@ def sample_events(n_events: int, size: int, seed: int) -> tuple[np.ndarray, dict
     return chosen, {"kind": "sample", "events": int(size), "seed": int(seed)}
 
 
+def same_events(info: dict) -> tuple[int | None, int]:
+    """(sample size or None for all events, seed) that draw again the events a `sample_events` info describes: how
+    other methods are scored on the two-stage list's events."""
+    return (info["events"] if info["kind"] == "sample" else None), (info.get("seed") or 0)
+
+
 def final_list_ranks(
     recommender: Recommender, inputs: dict, vectors: np.ndarray, scores: np.ndarray, targets: np.ndarray, k: int
 ) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from types import SimpleNamespace
 from typing import Annotated, Literal
 
 import numpy as np
@@ -159,13 +160,6 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 MovieId = Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]
 
 
-class ProfileOnly:
-    """A profile alone, in the shape check_vocabulary reads from requests."""
-
-    def __init__(self, profile: Profile):
-        self.profile = profile
-
-
 @router.post(
     "/users",
     status_code=status.HTTP_201_CREATED,
@@ -177,7 +171,7 @@ async def create_user(
     store: StoreDep, loaded: LoadedDep, profile: Annotated[Profile | None, Body()] = None
 ) -> CreatedUser:
     profile = profile or Profile()
-    check_vocabulary(ProfileOnly(profile), loaded.bundle.description)  # codes of the served dataset only
+    check_vocabulary(SimpleNamespace(profile=profile), loaded.bundle.description)  # codes of the served dataset only
     user = await store_call(store, store.create_user, profile.gender, profile.age, profile.occupation)
     return CreatedUser(user_id=user.user_id)
 

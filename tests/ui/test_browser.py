@@ -153,9 +153,9 @@ def test_user_with_history_gets_titles_and_because_lines(servers, page, browser)
     first = cards(page).first
     expect()(first).to_contain_text(re.compile(r"(Movie|Saga|Alien|Godfather|Star Wars|Toy Story|Dîner|Amélie)"))
     expect()(first).to_contain_text("Because you rated")
-    assert cards(page).count() == 10
-    assert page.get_by_text("Because you rated").count() == 10
-    assert page.get_by_role("button", name="Deploy").count() == 0
+    expect()(cards(page)).to_have_count(10)  # waits: Streamlit renders the cards one by one
+    expect()(page.get_by_text("Because you rated")).to_have_count(10)
+    expect()(page.get_by_role("button", name="Deploy")).to_have_count(0)
     no_exception(page)
     shot(page, "ui-recommend.png")
 
@@ -184,7 +184,7 @@ def test_change_user_through_the_url_and_keep_it_across_pages(servers, page):
     expect()(page.get_by_text("How it was tested")).to_be_visible()
     page.get_by_role("link", name="Recommend").click()
     expect()(page.get_by_text("User 7", exact=True)).to_be_visible()  # not reset to the default user
-    assert "user=7" in page.url
+    expect()(page).to_have_url(re.compile(r"user=7"))
     page.reload(wait_until="domcontentloaded")
     expect()(page.get_by_text("User 7", exact=True)).to_be_visible()
 
@@ -219,6 +219,7 @@ def test_new_user_rates_three_movies_and_finds_them_after_reload(servers, page):
     expect()(page.get_by_text("Rate as many movies as you like")).to_be_visible()  # limits stated up front
     page.get_by_role("button", name="Create my profile").click()
     expect()(page.get_by_text("You are user")).to_be_visible()
+    expect()(page).to_have_url(re.compile(r"me=\d+"))
     user_id = int(re.search(r"me=(\d+)", page.url)[1])
     assert user_id > 240
     for query, movie_id in (("the godfather", 46), ("toy story", 85), ("alien 3", 6)):
@@ -293,8 +294,8 @@ def test_pick_a_peer_method_and_keep_it_in_the_url(servers, page):
     page.get_by_role("option", name="EASE", exact=True).click()
     expect()(page.get_by_text("Ordered by EASE")).to_be_visible()
     expect()(cards(page).first).to_be_visible()
-    assert "model=EASE" in page.url
-    assert cards(page).first.inner_text() != ours
+    expect()(page).to_have_url(re.compile(r"model=EASE"))
+    expect()(cards(page).first).not_to_have_text(ours)  # waits for the rerun to replace the list
     page.reload(wait_until="domcontentloaded")
     expect()(page.get_by_text("Ordered by EASE")).to_be_visible()  # the choice survives a reload
     no_exception(page)

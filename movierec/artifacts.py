@@ -32,6 +32,7 @@ from movierec.fsutil import atomic_directory, file_digest
 from movierec.models.final_score import FinalScorer
 
 SCHEMA_VERSION = 2
+OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
 CURRENT = "current"
 MANIFEST = "manifest.json"
 KEEP_BUNDLES = 3
@@ -421,6 +422,7 @@ def _read_keras(folder: Path) -> dict:
 
     import movierec.models.layers  # noqa: F401  (registers custom layers)
     import movierec.models.retrieval  # noqa: F401  (registers RetrievalModel)
+    import movierec.models.sequence  # noqa: F401  (registers the sequence branch's layers)
 
     models = {}
     for key, file in KERAS_FILES.items():
@@ -489,7 +491,7 @@ def check_consistency(bundle: Bundle) -> None:
         refuse(SPACE_ARRAYS, f"vocabulary sizes {space.vocab_sizes} differ from the manifest's {recorded}")
 
     user_file, rank_file = ONNX_FILES["user_tower"], ONNX_FILES["ranking_model"]
-    if user_model.input_names != set(USER_KEYS):
+    if not set(USER_KEYS) - OPTIONAL_USER_KEYS <= user_model.input_names <= set(USER_KEYS):
         refuse(user_file, f"inputs {sorted(user_model.input_names)}, expected {sorted(USER_KEYS)}")
     if ranker.input_names != set(RANKER_INPUTS):
         refuse(rank_file, f"inputs {sorted(ranker.input_names)}, expected {sorted(RANKER_INPUTS)}")
@@ -524,6 +526,7 @@ def _probe(bundle: Bundle, dim: int) -> None:
     user["history_movies"] = np.full((1, space.history_length), space.movie_ids.size - 1, np.int32)
     user["history_ratings"] = np.ones((1, space.history_length), np.float32)
     user["user_numeric"] = np.zeros((1, len(USER_NUMERIC)), np.float32)
+    user["example_age"] = np.zeros(1, np.float32)
     pair = {
         "user_vector": np.zeros((1, dim), np.float32),
         "movie_vector": np.zeros((1, dim), np.float32),

@@ -54,6 +54,37 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class SequenceConfig:
+    """The causal sequence branch of the user tower (movierec.models.sequence) and its sequence-to-sequence training.
+
+    The served retrieval score is (1 - weight) * the pooled tower's cosine + weight * this branch's; weight 0 leaves
+    the branch out (the pooled two-tower alone); below 1, as the ranker reads the pooled side.
+    """
+
+    weight: float = 0.25
+    history_length: int = 50  # the latest ratings the branch attends to (the feature space keeps more)
+    user_id_dim: int = 32  # a known user's id embedding in the user token (0: none)
+    feature_dim: int = 8
+    movie_id_dim: int = 32
+    hidden_units: int = 128  # its own movie tower
+    output_dim: int = 64
+    sequence_dim: int = 64
+    blocks: int = 2
+    heads: int = 2
+    ff_units: int = 128
+    dropout: float = 0.1
+    temperature: float = 0.05
+    later_weight: float = 0.5  # weight of the "a random later rating" target next to the next rating's
+    epochs: int = 3
+    batch_size: int = 128  # windows per step
+    learning_rate: float = 3e-3
+    cold_user_rate: float = 0.15  # windows whose user id is dropped (trains the unknown-user index)
+    recency_half_life_days: float = 60.0
+    recency_floor: float = 0.2
+    example_age: bool = True
+
+
+@dataclass(frozen=True)
 class RankingConfig:
     """DNN rating ranker on top of the tower vectors."""
 
@@ -81,6 +112,7 @@ class TrainConfig:
     recent_days: float = 30.0
     peers: tuple[str, ...] | None = None  # peer methods fitted, evaluated and saved (None: all of movierec.retrievers)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    sequence: SequenceConfig = field(default_factory=SequenceConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)
 
     def to_dict(self) -> dict:
@@ -90,10 +122,11 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         retrieval = RetrievalConfig(**data.pop("retrieval", {}))
+        sequence = SequenceConfig(**data.pop("sequence", {"weight": 0.0}))  # older bundles: no sequence branch
         ranking_data = dict(data.pop("ranking", {}))
         for key in ("units", "dropouts"):
             if key in ranking_data:
                 ranking_data[key] = tuple(ranking_data[key])
         if data.get("peers") is not None:
             data["peers"] = tuple(data["peers"])
-        return cls(retrieval=retrieval, ranking=RankingConfig(**ranking_data), **data)
+        return cls(retrieval=retrieval, sequence=sequence, ranking=RankingConfig(**ranking_data), **data)

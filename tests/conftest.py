@@ -50,13 +50,16 @@ def small_config(**overrides):
     """A config that trains both models on the synthetic data in seconds."""
     import dataclasses
 
-    from movierec.config import RankingConfig, RetrievalConfig, TrainConfig
+    from movierec.config import RankingConfig, RetrievalConfig, SequenceConfig, TrainConfig
 
     return dataclasses.replace(
         TrainConfig(
             history_length=20,
             retrieval=RetrievalConfig(
                 epochs=4, batch_size=256, hidden_units=64, output_dim=32, learning_rate=1e-2, temperature=0.1
+            ),
+            sequence=SequenceConfig(
+                history_length=10, sequence_dim=16, ff_units=32, output_dim=16, hidden_units=32, learning_rate=1e-2
             ),
             ranking=RankingConfig(
                 epochs=10, batch_size=256, units=(64, 32, 16), validation_days=10.0, learning_rate=3e-3, patience=3

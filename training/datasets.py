@@ -1,4 +1,5 @@
-"""Keras PyDatasets that build every batch through the core FeatureSpace (the serving code path)."""
+"""Training examples: PyDatasets that build every batch through the core FeatureSpace (the serving code path), and
+the causal windows' targets for the sequence branch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pandas as pd
 
 from movierec.config import SECONDS_PER_DAY
 from movierec.features.pairs import ranking_inputs
+from movierec.features.sequences import Windows
+from movierec.features.space import SECONDS_PER_YEAR, USER_TOWER_KEYS
 
 
 class _Batches(keras.utils.PyDataset):
@@ -99,3 +102,23 @@ def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, 
     age_days = (cutoff - np.asarray(timestamps, np.float64)) / SECONDS_PER_DAY
     weights = np.maximum(0.5 ** (age_days / half_life_days), floor)
     return (weights / weights.mean()).astype(np.float32)
+
+
+def retrieval_examples(space, windows: Windows, cfg, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(inputs, targets (W, L + 1, 2): next and later catalogue rows, weights (W, L + 1)) for the sequence model.
+
+    A share of windows (cfg.cold_user_rate) drops the user id, which trains the unknown-user index; each position
+    is told its target's age before the cut-off (serving asks for "now", age 0); recency weights favour targets
+    near the cut-off.
+    """
+    inputs = {key: windows.inputs[key] for key in USER_TOWER_KEYS if key != "example_age"}
+    drop = np.random.default_rng((seed, 17)).random(len(windows)) < cfg.cold_user_rate
+    inputs["user_id"] = np.where(drop, 0, inputs["user_id"]).astype(np.int32)
+    valid = windows.targets >= 0
+    inputs["position_age"] = np.where(valid, (space.cutoff_timestamp - windows.target_time) / SECONDS_PER_YEAR, 0.0)
+    inputs["position_age"] = inputs["position_age"].astype(np.float32)
+    weights = valid.astype(np.float32)
+    weights[valid] = recency_weights(
+        windows.target_time[valid], space.cutoff_timestamp, cfg.recency_half_life_days, cfg.recency_floor
+    )
+    return inputs, np.stack([windows.targets, windows.future], axis=-1).astype(np.int32), weights

@@ -1,6 +1,9 @@
-"""Fitting the two models: full-catalogue softmax retrieval, then the rating ranker with early stopping."""
+"""Fitting the models: the pooled and the causal sequence retrieval towers (full-catalogue softmax each), joined into
+the served towers, then the rating ranker with early stopping."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -10,11 +13,15 @@ from movierec.config import TrainConfig
 from movierec.data.split import in_last_days
 from movierec.datasets.description import DatasetDescription
 from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
+from movierec.features.sequences import training_windows
 from movierec.models.final_score import FinalScorer
+from movierec.models.hybrid import hybrid_tower, pooled_side_ranker
+from movierec.models.losses import NextAndLaterLoss
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
+from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
-from training.datasets import RankingBatches, RetrievalBatches, recency_weights
+from training.datasets import RankingBatches, RetrievalBatches, recency_weights, retrieval_examples
 
 
 def compile_model(model):
@@ -25,7 +32,8 @@ def compile_model(model):
         name: tf.TensorSpec(shape=(None, *tensor.shape[1:]), dtype=tensor.dtype, name=name)
         for name, tensor in model.input.items()
     }
-    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
+    function = tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
+    return lambda inputs: function({name: inputs[name] for name in spec})  # inputs may hold more than it reads
 
 
 def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1) -> RetrievalModel:
@@ -50,6 +58,65 @@ def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1
     )
     model.fit(batches, epochs=rc.epochs, verbose=verbose)
     return model
+
+
+class SequenceBranch(NamedTuple):
+    """The fitted sequence branch: the model trained on every position, and the tower that reads the latest one."""
+
+    model: RetrievalModel  # user side: the state after every position (what training fits)
+    user_tower: keras.Model  # the state after the latest rating (what serving runs); shares every layer
+
+
+def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1) -> SequenceBranch:
+    """The causal sequence branch: every training rating a target of the ratings its user gave before it, trained
+    sequence to sequence (next rating and a random later one) with a catalogue softmax."""
+    sc = cfg.sequence
+    length = min(sc.history_length, space.history_length)  # the latest slots of the feature space's histories
+    vocab = {**space.vocab_sizes, "history_length": length}
+    user_tower, states = build_sequence_towers(vocab, sc)
+    model = RetrievalModel(
+        states,
+        build_movie_tower(vocab, sc, name="sequence_movie_tower"),
+        n_catalog=space.n_catalog,
+        n_genres=vocab["genres"],
+        n_movie_numeric=vocab["movie_numeric"],
+        temperature=sc.temperature,
+    )
+    model.set_catalog(space.movie_inputs(np.arange(space.n_catalog)))
+    windows = training_windows(space, train, length=length, seed=cfg.seed)
+    inputs, targets, weights = retrieval_examples(space, windows, sc, cfg.seed)
+    if verbose:
+        print(f"{len(windows):,} causal windows of {length} ratings, {int((weights > 0).sum()):,} targets")
+    model.compile(optimizer=keras.optimizers.Adam(sc.learning_rate), loss=NextAndLaterLoss(sc.later_weight))
+    model.fit(inputs, targets, sample_weight=weights, batch_size=sc.batch_size, epochs=sc.epochs, verbose=verbose)
+    return SequenceBranch(model, user_tower)
+
+
+def served_towers(pooled: RetrievalModel, sequence: SequenceBranch | None, cfg: TrainConfig, space) -> RetrievalModel:
+    """The retrieval model serving runs: the pooled towers alone (no sequence branch), or both joined side by side
+    (movierec.models.hybrid) with the branch's weight; its temperature is the pooled model's."""
+    if sequence is None:
+        return pooled
+    weight = cfg.sequence.weight
+    model = RetrievalModel(
+        hybrid_tower(pooled.user_tower, sequence.user_tower, weight, name="hybrid_user_tower"),
+        hybrid_tower(pooled.movie_tower, sequence.model.movie_tower, weight, name="hybrid_movie_tower"),
+        n_catalog=space.n_catalog,
+        n_genres=space.vocab_sizes["genres"],
+        n_movie_numeric=space.vocab_sizes["movie_numeric"],
+        temperature=cfg.retrieval.temperature,
+    )
+    model.set_catalog(space.movie_inputs(np.arange(space.n_catalog)))
+    model(space.user_inputs(space.users_table_ids.classes_[:1]), training=False)  # built, so it can be saved
+    return model
+
+
+def served_ranker(ranker, joined_width: int, joined: bool, cfg: TrainConfig):
+    """The ranker as served: itself, or (with the sequence branch) behind a layer that reads the pooled side of the
+    joined vectors, which is what it was trained on."""
+    if not joined:
+        return ranker
+    return pooled_side_ranker(ranker, joined_width, cfg.sequence.weight, name="hybrid_ranking_model")
 
 
 def movie_vectors(movie_tower, space) -> np.ndarray:

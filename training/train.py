@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     parser.add_argument("--history-length", type=int, default=defaults.history_length)
     parser.add_argument("--temperature", type=float, default=defaults.retrieval.temperature)
     parser.add_argument(
+        "--sequence-weight",
+        type=float,
+        default=defaults.sequence.weight,
+        help="weight of the causal sequence branch in the retrieval score, in [0, 1) (0: the pooled two-tower alone)",
+    )
+    parser.add_argument("--sequence-epochs", type=int, default=defaults.sequence.epochs)
+    parser.add_argument(
         "--peers",
         nargs="+",
         default=None,
@@ -67,6 +74,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         "movierec.sqlite3 in the data folder when it exists)",
     )
     args = parser.parse_args(argv)
+    if not 0.0 <= args.sequence_weight < 1.0:
+        parser.error(f"--sequence-weight must be at least 0 and below 1, got {args.sequence_weight}")
     peers = None
     if args.peers is not None:
         peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
@@ -87,6 +96,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
             output_dim=args.output_dim,
             temperature=args.temperature,
         ),
+        sequence=dataclasses.replace(defaults.sequence, weight=args.sequence_weight, epochs=args.sequence_epochs),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
     return args, cfg
@@ -118,7 +128,7 @@ def run(
     from movierec.models.export import to_onnx
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
-    from training.fit import fit_ranker, fit_retrieval, movie_vectors
+    from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
 
     keras.utils.set_random_seed(cfg.seed)
     timings: dict[str, float] = {}
@@ -136,12 +146,18 @@ def run(
         )
         print(f"vocabularies: {space.vocab_sizes}")
     with stage("retrieval", timings):
-        retrieval = fit_retrieval(space, split.train, cfg, verbose=verbose)
+        pooled = fit_retrieval(space, split.train, cfg, verbose=verbose)
+    with stage("sequence retrieval", timings):
+        sequence = fit_sequence(space, split.train, cfg, verbose=verbose) if cfg.sequence.weight > 0 else None
+        retrieval = served_towers(pooled, sequence, cfg, space)
         vectors = movie_vectors(retrieval.movie_tower, space)
+        print(f"served vectors: {vectors.shape[1]} wide, sequence weight {cfg.sequence.weight}")
     with stage("ranking", timings):
-        ranker, final_scorer, ranking_info = fit_ranker(
-            space, split.train, retrieval.user_tower, vectors, cfg, verbose=verbose, description=data.description
+        pooled_vectors = vectors if sequence is None else movie_vectors(pooled.movie_tower, space)
+        ranker, final_scorer, ranking_info = fit_ranker(  # on the pooled side's vectors
+            space, split.train, pooled.user_tower, pooled_vectors, cfg, verbose=verbose, description=data.description
         )
+        ranker = served_ranker(ranker, vectors.shape[1], sequence is not None, cfg)
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
     with stage("onnx export", timings):
         onnx_models = {"user_tower": to_onnx(retrieval.user_tower), "ranking_model": to_onnx(ranker)}

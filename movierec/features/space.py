@@ -26,7 +26,10 @@ ARRAY_FIELDS = (
     "history_movies", "history_ratings",
 )  # fmt: skip
 SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp")
-USER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric")
+USER_KEYS = (
+    "user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric", "example_age",
+)  # fmt: skip
+USER_TOWER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "example_age")
 MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
 
 
@@ -275,7 +278,7 @@ class FeatureSpace:
         """User-tower inputs from encoded ids and history arrays (slot 0 = most recent); every builder ends here."""
         count = (hist_m != 0).sum(axis=1)
         mean_rating = np.divide(hist_r.sum(axis=1), count, out=np.zeros(len(count), np.float32), where=count > 0)
-        numeric = np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating, example_age]).astype(np.float32)
+        numeric = user_numeric(count, mean_rating, example_age)
         return {
             "user_id": np.asarray(index, dtype=np.int32),
             "gender": np.asarray(gender, dtype=np.int32),
@@ -284,7 +287,13 @@ class FeatureSpace:
             "history_movies": np.asarray(hist_m, dtype=np.int32),
             "history_ratings": np.asarray(hist_r, dtype=np.float32),
             "user_numeric": numeric,
+            "example_age": np.asarray(example_age, dtype=np.float32),
         }
+
+
+def user_numeric(count, mean_rating, example_age) -> np.ndarray:
+    """USER_NUMERIC columns: scaled log of the ratings in the history, their mean (centred), the example's age."""
+    return np.column_stack([np.log1p(count) / np.log1p(100.0), mean_rating, example_age]).astype(np.float32)
 
 
 def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_days: float) -> np.ndarray:

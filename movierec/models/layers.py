@@ -57,3 +57,57 @@ class RatingRange(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "offset": self.offset, "minimum": self.minimum, "maximum": self.maximum}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class LatestSlots(keras.layers.Layer):
+    """(B, L) history -> (B, count): its `count` most recent slots (slot 0 is the most recent rating)."""
+
+    def __init__(self, count: int, **kwargs):
+        super().__init__(**kwargs)
+        self.count = int(count)
+
+    def call(self, inputs):
+        return inputs[:, : self.count]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "count": self.count}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class WeightedConcat(keras.layers.Layer):
+    """[unit vectors x_i] -> concat(sqrt(w_i) * x_i): the dot product of two such outputs is sum_i w_i * cosine_i."""
+
+    def __init__(self, weights: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.branch_weights = [float(w) for w in weights]
+
+    def call(self, inputs):
+        return ops.concatenate([x * (w**0.5) for x, w in zip(inputs, self.branch_weights, strict=True)], axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0], sum(shape[-1] for shape in input_shapes))
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.branch_weights}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class LeadingColumns(keras.layers.Layer):
+    """(B, D) -> (B, count) * scale: the first `count` columns, rescaled (one side of a WeightedConcat output)."""
+
+    def __init__(self, count: int, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.count, self.scale = int(count), float(scale)
+
+    def call(self, inputs):
+        return inputs[:, : self.count] * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "count": self.count, "scale": self.scale}

@@ -53,7 +53,8 @@ class RetrievalModel(keras.Model):
         return self.movie_tower(catalog, training=training)
 
     def call(self, inputs, training=False):
-        users = self.user_tower(inputs, training=training)
+        wanted = self.user_tower.input  # the feature space builds every user input; each tower reads its own
+        users = self.user_tower({key: inputs[key] for key in wanted}, training=training)
         movies = self.catalog_vectors(training=training)
         return ops.matmul(users, ops.transpose(movies)) / self.temperature
 

@@ -40,7 +40,7 @@ def build_user_tower(vocab: dict, cfg) -> keras.Model:
     return keras.Model(inputs, _mlp_head(x, cfg.hidden_units, cfg.output_dim, cfg.dropout, "user"), name="user_tower")
 
 
-def build_movie_tower(vocab: dict, cfg) -> keras.Model:
+def build_movie_tower(vocab: dict, cfg, name: str = "movie_tower") -> keras.Model:
     """Movie id embedding + 18-genre multi-hot + scaled year and training-period popularity features."""
     inputs = {
         "movie_id": keras.Input(shape=(), dtype="int32", name="movie_id"),
@@ -49,4 +49,4 @@ def build_movie_tower(vocab: dict, cfg) -> keras.Model:
     }
     movie = layers.Embedding(vocab["movie_id"], cfg.movie_id_dim, name="movie_id_embedding")(inputs["movie_id"])
     x = layers.Concatenate(name="movie_features")([movie, inputs["genres"], inputs["movie_numeric"]])
-    return keras.Model(inputs, _mlp_head(x, cfg.hidden_units, cfg.output_dim, cfg.dropout, "movie"), name="movie_tower")
+    return keras.Model(inputs, _mlp_head(x, cfg.hidden_units, cfg.output_dim, cfg.dropout, "movie"), name=name)

@@ -54,7 +54,11 @@ def test_the_bundle_is_on_the_half_star_scale(half_star_bundle):
     )
     train = bundle.train_ratings["rating"].to_numpy()
     assert (train % 1 == 0.5).any() and train.min() >= 0.5  # the training data kept its half stars
-    clip = bundle.keras_models["ranking_model"].get_layer("rating").get_config()
+    from movierec.models.layers import RatingRange
+
+    ranker = bundle.keras_models["ranking_model"]
+    inner = [layer for layer in ranker.layers if layer.name == "ranking_model"]  # behind the pooled-side reader
+    (clip,) = [layer.get_config() for layer in (inner or [ranker])[0].layers if isinstance(layer, RatingRange)]
     assert (clip["minimum"], clip["maximum"]) == (0.5, 5.0)  # the ranker's output range is the dataset's
     assert bundle.manifest["metrics"]["counts"]["liked_threshold"] == SCALE.liked_threshold
     # the served ONNX ranker on every (user, movie) pair, extreme inputs included, stays within 0.5-5

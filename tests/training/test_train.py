@@ -38,7 +38,16 @@ def test_bundle_files_and_manifest(synthetic_bundle):
     assert all(len(meta["sha256"]) == 64 for meta in manifest["files"].values())
     assert manifest["config"]["history_length"] == 20
     assert {"retrieval", "final_list", "rating"} <= set(manifest["metrics"])
-    for stage in ("data", "features", "retrieval", "ranking", "onnx export", "evaluation", "peers"):
+    for stage in (
+        "data",
+        "features",
+        "retrieval",
+        "sequence retrieval",
+        "ranking",
+        "onnx export",
+        "evaluation",
+        "peers",
+    ):
         assert manifest["timings_seconds"][stage] >= 0
 
 
@@ -66,6 +75,32 @@ def test_report_lists_every_method_on_both_protocols(synthetic_bundle):
 def test_cli_peers_choice(given, expected):
     _, cfg = train_cli.parse_args(["--peers", *given] if given else [])
     assert cfg.peers == expected
+
+
+def test_the_served_towers_join_the_pooled_tower_and_the_sequence_branch(synthetic_bundle):
+    """One vector per side (32 pooled + 16 sequence wide in the test config); the branch reads the latest slots
+    only, so a rating beyond them moves the pooled side alone; the ranker reads the pooled side."""
+    bundle = load_bundle(synthetic_bundle, keras_models=True)
+    assert bundle.manifest["config"]["sequence"]["weight"] == pytest.approx(0.25)
+    assert bundle.movie_vectors.shape[1] == 32 + 16
+    assert bundle.ranking_model.input_width("user_vector") == 32 + 16
+    space = bundle.space
+    users = space.user_inputs(bundle.users["user_id"].to_numpy())
+    full = np.flatnonzero((users["history_movies"] != 0).all(axis=1))
+    assert len(full), "the fixture should hold users with a full history"
+    older = {key: value[full] for key, value in users.items()}
+    before = bundle.user_model(older)
+    older["history_movies"] = older["history_movies"].copy()
+    older["history_movies"][:, 10:] = 0  # beyond the branch's 10 latest slots
+    moved = bundle.user_model(older) - before
+    assert np.abs(moved[:, :32]).max() > 1e-4 and np.abs(moved[:, 32:]).max() < 1e-5
+
+
+@pytest.mark.parametrize("weight", ["1", "-0.1", "1.5"])
+def test_cli_sequence_weight_outside_zero_to_one_is_a_clear_error(weight, capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--sequence-weight", weight])
+    assert "--sequence-weight must be at least 0 and below 1" in capsys.readouterr().err
 
 
 def test_cli_unknown_peer_is_a_clear_error(capsys):
@@ -120,6 +155,23 @@ def test_served_onnx_models_match_the_saved_keras_models(synthetic_bundle):
         keras.ops.convert_to_numpy(models["ranking_model"](pairs, training=False)),
         atol=1e-5,
     )
+
+
+def test_sequence_weight_zero_trains_and_serves_the_pooled_two_tower_alone(synthetic_zip, tmp_path):
+    import dataclasses
+
+    from movierec.config import SequenceConfig
+    from tests.conftest import small_config
+
+    cfg = small_config(peers=(), sequence=dataclasses.replace(small_config().sequence, weight=0.0))
+    assert isinstance(cfg.sequence, SequenceConfig)
+    train_cli.run(cfg, synthetic_zip, tmp_path / "artifacts", tmp_path / "raw", tmp_path / "processed", verbose=0)
+    bundle = load_bundle(tmp_path / "artifacts")
+    assert bundle.movie_vectors.shape[1] == 32 and "example_age" not in bundle.user_model.input_names
+    assert bundle.manifest["timings_seconds"]["sequence retrieval"] >= 0
+    users = bundle.users["user_id"].to_numpy()[:3]
+    recommender = recommender_from_bundle(bundle)
+    assert len(recommender.recommend(recommender.known_user(int(users[0])), top_n_final=5)) == 5
 
 
 def test_feature_space_reloads_from_plain_arrays(synthetic_bundle):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.features.space import USER_TOWER_KEYS, FeatureSpace, centre_ratings
+from movierec.features.space import FeatureSpace, centre_ratings
 
 IGNORED = -1  # target of a position that predicts nothing (padding, a window's user token after a cut)
 
@@ -109,11 +109,3 @@ def training_windows(space: FeatureSpace, ratings: pd.DataFrame, length: int | N
         np.zeros(len(end), np.float32),
     )
     return Windows(inputs, targets, target_time, future, rating_window, rating_position)
-
-
-def sequence_inputs(user_inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The sequence model's inputs for user-tower inputs: every position asked at the row's example age."""
-    length = user_inputs["history_movies"].shape[1] + 1
-    out = {key: user_inputs[key] for key in USER_TOWER_KEYS if key != "example_age"}
-    out["position_age"] = np.repeat(np.asarray(user_inputs["example_age"], np.float32)[:, None], length, axis=1)
-    return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from movierec.models.towers import user_history_inputs
+
 
 @keras.saving.register_keras_serializable(package="movierec")
 class UserTokenSequence(keras.layers.Layer):
@@ -123,14 +125,7 @@ def build_sequence_towers(vocab: dict, cfg) -> tuple[keras.Model, keras.Model]:
     unit vectors after every position). Both share every layer; training fits the sequence model."""
     length = vocab["history_length"]
     dim = cfg.sequence_dim
-    inputs = {
-        "user_id": keras.Input(shape=(), dtype="int32", name="user_id"),
-        "gender": keras.Input(shape=(), dtype="int32", name="gender"),
-        "age": keras.Input(shape=(), dtype="int32", name="age"),
-        "occupation": keras.Input(shape=(), dtype="int32", name="occupation"),
-        "history_movies": keras.Input(shape=(length,), dtype="int32", name="history_movies"),
-        "history_ratings": keras.Input(shape=(length,), dtype="float32", name="history_ratings"),
-    }
+    inputs = user_history_inputs(length)
     movies = layers.Embedding(vocab["movie_id"], dim, name="history_embedding")(inputs["history_movies"])
     ratings = layers.Reshape((length, 1), name="rating_column")(inputs["history_ratings"])
     tokens = layers.Add(name="rating_tokens")([movies, layers.Dense(dim, name="rating_projection")(ratings)])

@@ -15,18 +15,22 @@ def _mlp_head(x, hidden_units: int, output_dim: int, dropout: float, name: str):
     return layers.UnitNormalization(name=f"{name}_l2")(x)
 
 
-def build_user_tower(vocab: dict, cfg) -> keras.Model:
-    """User id, gender, age, occupation embeddings + pooled history of rated movies + history stats."""
-    length = vocab["history_length"]
-    inputs = {
+def user_history_inputs(length: int) -> dict:
+    """The inputs every user tower reads: user id, gender, age, occupation and the latest `length` ratings."""
+    return {
         "user_id": keras.Input(shape=(), dtype="int32", name="user_id"),
         "gender": keras.Input(shape=(), dtype="int32", name="gender"),
         "age": keras.Input(shape=(), dtype="int32", name="age"),
         "occupation": keras.Input(shape=(), dtype="int32", name="occupation"),
         "history_movies": keras.Input(shape=(length,), dtype="int32", name="history_movies"),
         "history_ratings": keras.Input(shape=(length,), dtype="float32", name="history_ratings"),
-        "user_numeric": keras.Input(shape=(vocab["user_numeric"],), dtype="float32", name="user_numeric"),
     }
+
+
+def build_user_tower(vocab: dict, cfg) -> keras.Model:
+    """User id, gender, age, occupation embeddings + pooled history of rated movies + history stats."""
+    inputs = user_history_inputs(vocab["history_length"])
+    inputs["user_numeric"] = keras.Input(shape=(vocab["user_numeric"],), dtype="float32", name="user_numeric")
     parts = [layers.Embedding(vocab["user_id"], cfg.user_id_dim, name="user_id_embedding")(inputs["user_id"])]
     for key in ("gender", "age", "occupation"):
         parts.append(layers.Embedding(vocab[key], cfg.feature_dim, name=f"{key}_embedding")(inputs[key]))

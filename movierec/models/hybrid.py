@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from movierec.models.layers import LatestSlots, LeadingColumns, WeightedConcat
+from movierec.models.layers import LeadingColumns, WeightedConcat
 
 HISTORY_KEYS = ("history_movies", "history_ratings")
 
@@ -32,7 +32,7 @@ def _feed(model, inputs: dict, prefix: str) -> dict:
         value = inputs[key]
         width = tensor.shape[1] if key in HISTORY_KEYS else None
         if width is not None and width != value.shape[1]:
-            value = LatestSlots(width, name=f"{prefix}_{key}")(value)
+            value = LeadingColumns(width, name=f"{prefix}_{key}")(value)  # the latest slots
         feed[key] = value
     return feed
 

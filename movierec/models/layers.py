@@ -60,24 +60,6 @@ class RatingRange(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="movierec")
-class LatestSlots(keras.layers.Layer):
-    """(B, L) history -> (B, count): its `count` most recent slots (slot 0 is the most recent rating)."""
-
-    def __init__(self, count: int, **kwargs):
-        super().__init__(**kwargs)
-        self.count = int(count)
-
-    def call(self, inputs):
-        return inputs[:, : self.count]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.count)
-
-    def get_config(self):
-        return {**super().get_config(), "count": self.count}
-
-
-@keras.saving.register_keras_serializable(package="movierec")
 class WeightedConcat(keras.layers.Layer):
     """[unit vectors x_i] -> concat(sqrt(w_i) * x_i): the dot product of two such outputs is sum_i w_i * cosine_i."""
 
@@ -97,14 +79,16 @@ class WeightedConcat(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="movierec")
 class LeadingColumns(keras.layers.Layer):
-    """(B, D) -> (B, count) * scale: the first `count` columns, rescaled (one side of a WeightedConcat output)."""
+    """(B, D) -> (B, count) * scale: the first `count` columns, rescaled when scale is not 1. It takes the latest
+    slots of a history (slot 0 is the most recent rating) and one side of a WeightedConcat output back out."""
 
     def __init__(self, count: int, scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.count, self.scale = int(count), float(scale)
 
     def call(self, inputs):
-        return inputs[:, : self.count] * self.scale
+        leading = inputs[:, : self.count]
+        return leading if self.scale == 1.0 else leading * self.scale  # 1: integer ids keep their dtype
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.count)

@@ -6,7 +6,7 @@ import pytest
 
 from movierec.config import RetrievalConfig, SequenceConfig
 from movierec.models.hybrid import hybrid_tower
-from movierec.models.layers import LatestSlots, WeightedConcat
+from movierec.models.layers import LeadingColumns, WeightedConcat
 from movierec.models.losses import NextAndLaterLoss
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
@@ -81,10 +81,12 @@ def test_next_and_later_loss_ignores_negative_targets_and_weights_the_later_one(
     np.testing.assert_allclose(per_position, [[-np.log(0.5) - 0.5 * np.log(0.25), 0.0]], rtol=1e-5)
 
 
-def test_latest_slots_and_weighted_concat():
+def test_leading_columns_and_weighted_concat():
     history = np.arange(12).reshape(2, 6)
-    np.testing.assert_array_equal(numpy(LatestSlots(4)(history)), history[:, :4])
-    assert LatestSlots.from_config(LatestSlots(4).get_config()).count == 4
+    latest = numpy(LeadingColumns(4)(history))
+    np.testing.assert_array_equal(latest, history[:, :4])
+    assert latest.dtype == history.dtype  # ids stay integers
+    assert LeadingColumns.from_config(LeadingColumns(4).get_config()).count == 4
     a, b = np.array([[1.0, 0.0]], "float32"), np.array([[0.0, 1.0, 0.0]], "float32")
     joined = numpy(WeightedConcat([0.75, 0.25])([a, b]))
     np.testing.assert_allclose(joined, [[np.sqrt(0.75), 0, 0, np.sqrt(0.25), 0]], atol=1e-6)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,14 @@ def space_arrays(folder) -> dict:
         return {k: arrays[k] for k in arrays.files}
 
 
+@contextmanager
+def edited_manifest(folder):
+    """The bundle's manifest as a dict to change; written back when the block ends (its checksums stay as they were)."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    yield manifest
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def one_line_refusal(root, match: str) -> str:
     with pytest.raises(BundleError, match=match) as info:
         load_bundle(root)
@@ -66,9 +75,8 @@ def test_resolve_current_or_folder(root_copy):
 
 
 def test_unsupported_schema_is_refused(folder):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["schema_version"] = 999
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        manifest["schema_version"] = 999
     with pytest.raises(BundleError, match="schema_version 999 is not supported"):
         read_manifest(folder)
 
@@ -115,9 +123,8 @@ def test_corrupt_part_is_refused_before_it_is_read(folder):
 
 
 def test_manifest_missing_required_file_is_refused(folder):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["files"]["ranking_model.onnx"]
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        del manifest["files"]["ranking_model.onnx"]
     one_line_refusal(folder, "ranking_model.onnx")
 
 
@@ -163,9 +170,8 @@ def test_history_length_that_the_user_tower_does_not_take(folder):
     replace_part(folder, "feature_space.json", json.dumps(meta).encode())
     replace_part(folder, "feature_space.npz", npz_bytes(arrays))
     one_line_refusal(folder, "feature_space.npz: vocabulary sizes .* differ from the manifest's")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["vocab_sizes"]
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        del manifest["vocab_sizes"]
     one_line_refusal(folder, "user_tower.onnx: input history_movies has width 20, the bundle's data has 25")
 
 
@@ -188,9 +194,8 @@ def test_vocabulary_larger_than_the_models_embedding_tables(folder):
     arrays["history_movies"][1, 0] = len(arrays["movie_ids_classes"])  # an index only the bigger vocabulary has
     replace_part(folder, "feature_space.npz", npz_bytes(arrays))
     one_line_refusal(folder, "feature_space.npz: vocabulary sizes")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["vocab_sizes"]  # an edited manifest cannot hide it: the models are probed at load
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        del manifest["vocab_sizes"]  # an edited manifest cannot hide it: the models are probed at load
     one_line_refusal(folder, "user_tower.onnx: fails on the feature space's largest ids")
 
 
@@ -242,11 +247,10 @@ def test_peers_are_saved_as_arrays_and_rebuilt(folder):
 
 
 def test_bundle_without_peers_still_loads(folder):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["peers"]
-    for name in [n for n in manifest["files"] if n.startswith("peers/")]:
-        del manifest["files"][name]
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        del manifest["peers"]
+        for name in [n for n in manifest["files"] if n.startswith("peers/")]:
+            del manifest["files"][name]
     shutil.rmtree(folder / "peers")
     assert load_bundle(folder).peers == {}
 
@@ -260,16 +264,14 @@ def test_bundle_without_peers_still_loads(folder):
     ],
 )
 def test_manifest_peers_that_cannot_be_read(folder, peers, match):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["peers"] = peers
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        manifest["peers"] = peers
     one_line_refusal(folder, match)
 
 
 def test_peer_listed_without_its_file(folder):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["files"]["peers/ease.npz"]
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        del manifest["files"]["peers/ease.npz"]
     one_line_refusal(folder, "peer 'ease' has no peers/ease.npz")
 
 
@@ -287,7 +289,6 @@ def test_peer_arrays_of_another_method(folder):
 
 
 def test_description_of_another_genre_vocabulary(folder):
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["dataset"]["genres"] = manifest["dataset"]["genres"][:-1]
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with edited_manifest(folder) as manifest:
+        manifest["dataset"]["genres"] = manifest["dataset"]["genres"][:-1]
     one_line_refusal(folder, r"manifest.json: the dataset description lists \d+ genres, the feature space has \d+")

@@ -37,11 +37,8 @@ venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
 data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
 	$(PY) -m training.data
 
-# glibc malloc for training: keep freed batch buffers in the heap (no mmap/munmap and page-fault churn per batch)
-TRAIN_MALLOC := MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912 MALLOC_TOP_PAD_=268435456
-
 train: data ## Train retrieval + ranker, evaluate against baselines, export the bundle to artifacts/
-	$(TRAIN_MALLOC) $(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
+	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
 
 evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)

@@ -22,6 +22,7 @@ from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
 from training.datasets import RankingBatches, RetrievalBatches, recency_weights, retrieval_examples
+from training.memory import keep_freed_memory_callback
 
 
 def compile_model(model):
@@ -56,7 +57,7 @@ def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1
         optimizer=keras.optimizers.Adam(rc.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    model.fit(batches, epochs=rc.epochs, verbose=verbose)
+    model.fit(batches, epochs=rc.epochs, verbose=verbose, callbacks=[keep_freed_memory_callback()])
     return model
 
 
@@ -88,7 +89,15 @@ def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1)
     if verbose:
         print(f"{len(windows):,} causal windows of {length} ratings, {int((weights > 0).sum()):,} targets")
     model.compile(optimizer=keras.optimizers.Adam(sc.learning_rate), loss=NextAndLaterLoss(sc.later_weight))
-    model.fit(inputs, targets, sample_weight=weights, batch_size=sc.batch_size, epochs=sc.epochs, verbose=verbose)
+    model.fit(
+        inputs,
+        targets,
+        sample_weight=weights,
+        batch_size=sc.batch_size,
+        epochs=sc.epochs,
+        verbose=verbose,
+        callbacks=[keep_freed_memory_callback()],
+    )
     return SequenceBranch(model, user_tower)
 
 
@@ -178,6 +187,7 @@ def fit_ranker(
         space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, shuffle=False, use_example_age=kc.example_age
     )
     callbacks = [
+        keep_freed_memory_callback(),
         keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=kc.patience, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_rmse", mode="min", factor=0.5, patience=1, min_lr=1e-5),
     ]

@@ -16,15 +16,23 @@ from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
 from movierec.datasets.registry import DEFAULT_DATASET
 from movierec.retrievers import RETRIEVERS
 from training.data import dataset_args
+from training.memory import keep_freed_memory
 
 
 @contextmanager
 def stage(name: str, timings: dict):
     print(f"\n=== {name} ===", flush=True)
-    start = time.perf_counter()
+    keep_freed_memory()  # TensorFlow's generator datasets lower malloc's trim threshold again (training.memory)
+    start, cpu = time.perf_counter(), os.times()
     yield
     timings[name] = round(time.perf_counter() - start, 2)
-    print(f"=== {name}: {timings[name]:.1f}s (peak RSS {peak_rss_mb():.0f} MB) ===", flush=True)
+    now = os.times()
+    user, system = now.user - cpu.user, now.system - cpu.system  # this process and its threads
+    print(
+        f"=== {name}: {timings[name]:.1f}s wall, CPU {user:.1f}s user + {system:.1f}s sys "
+        f"(peak RSS {peak_rss_mb():.0f} MB) ===",
+        flush=True,
+    )
 
 
 def peak_rss_mb() -> float:

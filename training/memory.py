@@ -58,10 +58,6 @@ def keep_freed_memory_callback():
         def on_train_batch_begin(self, batch, logs=None):
             keep_freed_memory()
 
-        def on_test_batch_begin(self, batch, logs=None):
-            keep_freed_memory()
-
-        def on_predict_batch_begin(self, batch, logs=None):
-            keep_freed_memory()
+        on_test_batch_begin = on_predict_batch_begin = on_train_batch_begin  # validation and inference batches too
 
     return KeepFreedMemory()

@@ -78,36 +78,52 @@ class ModelState:
         self.current = load_and_warm(self.artifacts_dir, self.threads)
         return self.current
 
-    def reload(self) -> dict:
-        """Load the newest bundle; on failure keep serving the old one. Returns the outcome (safe to show)."""
+    def reload(self, wait: bool = False) -> dict:
+        """Load the newest bundle; on failure keep serving the old one. Returns the outcome (safe to show).
+
+        While another reload runs (the `current` watcher, another admin call) this returns `already_running`
+        at once, or with `wait` waits for it: if it left the newest bundle served (or refused it) its outcome is
+        the answer, otherwise this call loads again."""
         if not self._reload_lock.acquire(blocking=False):
-            return {"status": "already_running"}
+            if not wait:
+                return {"status": "already_running"}
+            with self._reload_lock:
+                target = self._target()
+                if self.last_reload is not None and target is not None and target in self._settled_targets():
+                    return self.last_reload
+                return self._reload_locked()
         try:
-            started = dt.datetime.now(dt.UTC).isoformat()
-            previous = self.current.bundle.version if self.current else None
-            try:
-                loaded = load_and_warm(self.artifacts_dir, self.threads)
-            except Exception as exc:  # any failure: the old bundle keeps serving
-                log.error("reload rejected, still serving %s: %s", previous, exc)
-                self._failed_target = self._target()
-                self.last_reload = {
-                    "status": "failed",
-                    "reason": public_reason(exc),
-                    "started_at": started,
-                    "serving": previous,
-                }
-                return self.last_reload
-            self.current = loaded  # a single reference assignment: atomic for concurrent readers
-            self._failed_target = None
-            self.last_reload = {
-                "status": "ok",
-                "started_at": started,
-                "previous": previous,
-                "serving": loaded.bundle.version,
-            }
-            return self.last_reload
+            return self._reload_locked()
         finally:
             self._reload_lock.release()
+
+    def _settled_targets(self) -> tuple[Path | None, ...]:
+        return (self.current.bundle.path if self.current else None, self._failed_target)
+
+    def _reload_locked(self) -> dict:
+        started = dt.datetime.now(dt.UTC).isoformat()
+        previous = self.current.bundle.version if self.current else None
+        try:
+            loaded = load_and_warm(self.artifacts_dir, self.threads)
+        except Exception as exc:  # any failure: the old bundle keeps serving
+            log.error("reload rejected, still serving %s: %s", previous, exc)
+            self._failed_target = self._target()
+            self.last_reload = {
+                "status": "failed",
+                "reason": public_reason(exc),
+                "started_at": started,
+                "serving": previous,
+            }
+            return self.last_reload
+        self.current = loaded  # a single reference assignment: atomic for concurrent readers
+        self._failed_target = None
+        self.last_reload = {
+            "status": "ok",
+            "started_at": started,
+            "previous": previous,
+            "serving": loaded.bundle.version,
+        }
+        return self.last_reload
 
     # ---- following artifacts/current (how a reload reaches every worker process) ---------------------------
     def _target(self) -> Path | None:
@@ -121,7 +137,7 @@ class ModelState:
         target = self._target()
         if target is None or self.current is None:
             return None
-        if target == self.current.bundle.path or target == self._failed_target:
+        if target in self._settled_targets():
             return None
         log.info("artifacts/current now points to %s: reloading", target.name)
         return self.reload()

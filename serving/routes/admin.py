@@ -21,9 +21,11 @@ async def reload(
     _: AdminDep,
     state: StateDep,
     background: BackgroundTasks,
-    wait: Annotated[bool, Query(description="block until the reload finished")] = False,
+    wait: Annotated[
+        bool, Query(description="block until the reload finished (waiting for one already running)")
+    ] = False,
 ) -> dict:
     if wait:
-        return await run_in_threadpool(state.reload)
+        return await run_in_threadpool(state.reload, wait=True)
     background.add_task(run_in_threadpool, state.reload)
     return {"status": "started", "serving": state.current.bundle.version if state.current else None}

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from movierec.artifacts import CURRENT
 from serving.config import Settings
 from serving.main import create_app
+from serving.state import ModelState
 from tests.helpers import resave_bundle
 from tests.serving.conftest import TOKEN
 
@@ -43,7 +44,8 @@ def test_reload_requires_token(reload_root):
 
 def test_reload_swaps_without_failing_requests(reload_root):
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with TestClient(create_app(Settings(artifacts_dir=reload_root, admin_token=TOKEN))) as client:
+    settings = Settings(artifacts_dir=reload_root, admin_token=TOKEN, reload_poll_seconds=0)  # only this call reloads
+    with TestClient(create_app(settings)) as client:
         old = client.get("/").json()["bundle_version"]
         new = resave(reload_root)
         statuses, stop = [], threading.Event()
@@ -62,6 +64,61 @@ def test_reload_swaps_without_failing_requests(reload_root):
         assert outcome["status"] == "ok" and outcome["previous"] == old and outcome["serving"] == new
         assert client.get("/").json()["bundle_version"] == new
         assert statuses and set(statuses) == {200}
+
+
+class WatchedLock:
+    """A lock that tells when someone starts waiting on it, so a test can order two reloads without sleeping."""
+
+    def __init__(self):
+        self.lock, self.waiting = threading.Lock(), threading.Event()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if blocking:
+            self.waiting.set()
+        return self.lock.acquire(blocking)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def test_waiting_reload_joins_the_one_already_running(reload_root, monkeypatch):
+    import serving.state
+
+    state = ModelState(reload_root)
+    old = state.load().bundle.version
+    new = resave(reload_root)
+    loads, entered, go_on = [], threading.Event(), threading.Event()
+    real_load = serving.state.load_and_warm
+
+    def slow_load(*args, **kwargs):
+        loads.append(1)
+        entered.set()
+        assert go_on.wait(60)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(serving.state, "load_and_warm", slow_load)
+    state._reload_lock = WatchedLock()
+    watcher = threading.Thread(target=state.follow_once)  # the `current` watcher notices the new bundle
+    watcher.start()
+    assert entered.wait(60)
+    assert state.reload() == {"status": "already_running"}  # an admin call that does not wait
+    waited: dict = {}
+    admin = threading.Thread(target=lambda: waited.update(state.reload(wait=True)))
+    admin.start()
+    assert state._reload_lock.waiting.wait(60)
+    go_on.set()
+    admin.join(60)
+    watcher.join(60)
+    assert waited == {**waited, "status": "ok", "previous": old, "serving": new}
+    assert len(loads) == 1  # the waiting call answered with the watcher's load instead of loading again
+    assert state.current.bundle.version == new
 
 
 def test_background_reload_returns_at_once(reload_root):

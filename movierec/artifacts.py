@@ -31,7 +31,7 @@ from movierec.features.space import MOVIE_NUMERIC, USER_KEYS, USER_NUMERIC, Feat
 from movierec.fsutil import atomic_directory, file_digest
 from movierec.models.final_score import FinalScorer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the ranker graph takes one user row for many movie rows
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
 CURRENT = "current"
 MANIFEST = "manifest.json"
@@ -527,23 +527,24 @@ def _probe(bundle: Bundle, dim: int) -> None:
     user["history_ratings"] = np.ones((1, space.history_length), np.float32)
     user["user_numeric"] = np.zeros((1, len(USER_NUMERIC)), np.float32)
     user["example_age"] = np.zeros(1, np.float32)
-    pair = {
+    pair = {  # one user row for two movie rows, as serving calls it
         "user_vector": np.zeros((1, dim), np.float32),
-        "movie_vector": np.zeros((1, dim), np.float32),
+        "movie_vector": np.zeros((2, dim), np.float32),
         "user_id": user["user_id"],
-        "movie_id": np.array([space.movie_ids.size - 1], np.int32),
+        "movie_id": np.array([0, space.movie_ids.size - 1], np.int32),
         "user_numeric": user["user_numeric"],
-        "movie_numeric": np.zeros((1, len(MOVIE_NUMERIC)), np.float32),
+        "movie_numeric": np.zeros((2, len(MOVIE_NUMERIC)), np.float32),
     }
     for file, model, inputs, shape in (
         (ONNX_FILES["user_tower"], bundle.user_model, user, (1, dim)),
-        (ONNX_FILES["ranking_model"], bundle.ranking_model, pair, (1,)),
+        (ONNX_FILES["ranking_model"], bundle.ranking_model, pair, (2,)),
     ):
         try:
             out = np.asarray(model(inputs))
         except Exception as exc:
             raise BundleError(
-                f"{folder / file}: fails on the feature space's largest ids (vocabularies disagree?): "
+                f"{folder / file}: fails on the feature space's largest ids (vocabularies disagree?) or on one user "
+                f"row for two movies: "
                 f"{exc.__class__.__name__}"
             ) from exc
         if out.shape != shape or not np.isfinite(out).all():

@@ -37,13 +37,16 @@ Model = Callable[[dict[str, np.ndarray]], np.ndarray]  # a model on named input 
 
 
 def in_batches(model: Model, inputs: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
-    """model over aligned input arrays in row batches (bounds the memory of large evaluations)."""
-    n = len(next(iter(inputs.values())))
+    """model over aligned input arrays in row batches (bounds the memory of large evaluations); an array of one row
+    among longer ones (one user for many movies) goes whole into every batch."""
+    n = max(len(v) for v in inputs.values())
     if n <= batch_size:
         return model(inputs)
-    return np.concatenate(
-        [model({k: v[i : i + batch_size] for k, v in inputs.items()}) for i in range(0, n, batch_size)]
-    )
+
+    def rows(array: np.ndarray, i: int) -> np.ndarray:
+        return array if len(array) == 1 else array[i : i + batch_size]
+
+    return np.concatenate([model({k: rows(v, i) for k, v in inputs.items()}) for i in range(0, n, batch_size)])
 
 
 def known_demographics(gender, age, occupation) -> dict:
@@ -142,7 +145,9 @@ class Recommender:
 
         user_inputs needs only the RANKER_USER_KEYS; see pair_user_inputs for many pairs of few users.
         """
-        inputs = ranking_inputs(self.space, user_inputs, user_vectors, np.asarray(movie_rows), self.movie_vectors)
+        inputs = ranking_inputs(
+            self.space, user_inputs, user_vectors, np.asarray(movie_rows), self.movie_vectors, broadcast=False
+        )
         return in_batches(self._rank_fn, inputs, batch_size)
 
     def final_order(

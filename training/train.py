@@ -134,6 +134,7 @@ def run(
     from movierec.evaluation.streaming import same_events
     from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
+    from movierec.models.ranking import inference_ranker
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
     from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
@@ -165,10 +166,16 @@ def run(
         ranker, final_scorer, ranking_info = fit_ranker(  # on the pooled side's vectors
             space, split.train, pooled.user_tower, pooled_vectors, cfg, verbose=verbose, description=data.description
         )
+        trained_ranker = ranker
         ranker = served_ranker(ranker, vectors.shape[1], sequence is not None, cfg)
         print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
     with stage("onnx export", timings):
-        onnx_models = {"user_tower": to_onnx(retrieval.user_tower), "ranking_model": to_onnx(ranker)}
+        onnx_models = {  # the ranker in its inference form: the same predictions from fewer operations
+            "user_tower": to_onnx(retrieval.user_tower),
+            "ranking_model": to_onnx(
+                served_ranker(inference_ranker(trained_ranker), vectors.shape[1], sequence is not None, cfg)
+            ),
+        }
         threads = os.cpu_count() or 1  # one training process: all cores (the server pins one per worker)
         served = {name: OnnxModel(graph, f"{name}.onnx", threads) for name, graph in onnx_models.items()}
         print(", ".join(f"{name}.onnx {len(graph) / 1e6:.1f} MB" for name, graph in onnx_models.items()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
@@ -59,3 +60,74 @@ def build_ranking_model(
         layers.Flatten(name="flat")(score)
     )
     return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(rating), name="ranking_model")
+
+
+def inference_ranker(ranker: keras.Model, name: str = "ranking_model") -> keras.Model:
+    """The trained ranker rewritten for inference: the same predictions from fewer operations.
+
+    Dropout goes; each batch normalisation is folded into the Dense layer after it; the affinity (the sum of the
+    interaction) is folded into the first layer's interaction weights; and the first layer is split by side, so
+    its user part runs once when the user inputs hold one row for many movie rows (they broadcast: one user against
+    a list of candidates, the serving case) and still row by row when every pair has its own user row.
+    """
+    inputs = {key: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=key) for key, t in ranker.input.items()}
+    d = inputs["user_vector"].shape[1]
+    embedding = {side: ranker.get_layer(f"rank_{side}_embedding") for side in ("user", "movie")}
+    e = embedding["user"].output_dim
+    p, q = inputs["user_numeric"].shape[1], inputs["movie_numeric"].shape[1]
+    kernel, bias = ranker.get_layer("dense_0").get_weights()
+    # the feature layout of build_ranking_model: user | movie | interaction | affinity | ids | numerics
+    at = np.cumsum([0, d, d, d, 1, e, e, p, q])
+    rows = [kernel[a:b] for a, b in zip(at[:-1], at[1:], strict=True)]
+    user_kernel = np.vstack([rows[0], rows[4], rows[6]])
+    movie_kernel = np.vstack([rows[1], rows[5], rows[7]])
+    interaction_kernel = rows[2] + rows[3]  # x . w_affinity * sum(u * m) == (u * m) . (w_affinity in every row)
+
+    def ids(side: str, dim: int, layer_name: str):
+        layer = layers.Embedding(embedding[side].input_dim, dim, name=layer_name)
+        out = layer(inputs[f"{side}_id"])
+        layer.set_weights(ranker.get_layer(layer_name).get_weights())
+        return out
+
+    def dense(x, weights, activation, layer_name):
+        layer = layers.Dense(weights[0].shape[1], activation=activation, use_bias=len(weights) > 1, name=layer_name)
+        out = layer(x)
+        layer.set_weights(weights)
+        return out
+
+    user_side = layers.Concatenate(name="user_features")(
+        [inputs["user_vector"], ids("user", e, "rank_user_embedding"), inputs["user_numeric"]]
+    )
+    movie_side = layers.Concatenate(name="movie_features")(
+        [inputs["movie_vector"], ids("movie", e, "rank_movie_embedding"), inputs["movie_numeric"]]
+    )
+    interaction = layers.Multiply(name="interaction")([inputs["user_vector"], inputs["movie_vector"]])
+    x = layers.Add(name="dense_0_sum")(
+        [
+            dense(user_side, [user_kernel], None, "dense_0_user"),
+            dense(movie_side, [movie_kernel, bias], None, "dense_0_movie"),
+            dense(interaction, [interaction_kernel], None, "dense_0_interaction"),
+        ]
+    )
+    x = layers.ReLU(name="dense_0_relu")(x)
+    n_dense = sum(1 for layer in ranker.layers if layer.name.startswith("dense_"))
+    for i in range(1, n_dense + 1):
+        kernel, bias = ranker.get_layer(f"dense_{i}" if i < n_dense else "score").get_weights()
+        norm = _layer_or_none(ranker, f"batch_norm_{i - 1}")
+        if norm is not None:  # y = a * x + c before this layer: fold a and c into its kernel and bias
+            gamma, beta, mean, variance = norm.get_weights()
+            a = gamma / np.sqrt(variance + norm.epsilon)
+            kernel, bias = kernel * a[:, None], bias + (beta - mean * a) @ kernel
+        last = i == n_dense
+        x = dense(x, [kernel, bias], None if last else "relu", "score" if last else f"dense_{i}")
+    score = layers.Add(name="with_biases")([x, ids("user", 1, "user_bias"), ids("movie", 1, "movie_bias")])
+    rating = ranker.get_layer("rating")
+    clipped = RatingRange.from_config(rating.get_config())(layers.Flatten(name="flat")(score))
+    return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(clipped), name=name)
+
+
+def _layer_or_none(model: keras.Model, layer_name: str):
+    try:
+        return model.get_layer(layer_name)
+    except ValueError:
+        return None

@@ -52,3 +52,28 @@ def test_new_user_with_id_label_is_an_unknown_user_to_the_model(rec):
         rec.new_user(None, None, None, [(10**8, 4.0)])
     with pytest.raises(KeyError, match="not a dataset user"):
         rec.known_user(10**8)
+
+
+def test_in_batches_gives_one_row_inputs_whole_to_every_batch():
+    from movierec.recommender import in_batches
+
+    seen = []
+
+    def model(inputs):
+        seen.append({k: len(v) for k, v in inputs.items()})
+        return inputs["movie"] * inputs["user"][0]
+
+    inputs = {"user": np.array([2.0]), "movie": np.arange(7.0)}
+    np.testing.assert_array_equal(in_batches(model, inputs, 3), np.arange(7.0) * 2)
+    assert seen == [{"user": 1, "movie": 3}, {"user": 1, "movie": 3}, {"user": 1, "movie": 1}]
+
+
+def test_one_user_against_many_movies_matches_the_same_pairs_row_by_row(rec):
+    """Serving sends the ranker one user row for all candidates; it must predict what aligned pairs predict, in
+    one batch or in many."""
+    user = rec.known_user(int(rec.users["user_id"].iloc[0]))
+    rows = np.arange(rec.space.n_catalog)
+    pair_inputs, pair_vectors = rec.pair_user_inputs(user.inputs, user.vector, np.zeros(len(rows), np.int64))
+    aligned = rec.predict_ratings(pair_inputs, pair_vectors, rows)
+    np.testing.assert_allclose(rec.predict_ratings(user.inputs, user.vector, rows), aligned, atol=1e-5)
+    np.testing.assert_allclose(rec.predict_ratings(user.inputs, user.vector, rows, batch_size=7), aligned, atol=1e-5)

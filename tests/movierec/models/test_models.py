@@ -163,6 +163,40 @@ def test_onnx_export_matches_keras_for_every_model_within_1e5():
         np.testing.assert_allclose(onnx_model(single), expected[:1], atol=1e-5, err_msg=model.name)
 
 
+def trained_looking_ranker(seed: int = 7) -> keras.Model:
+    """A ranker whose every weight, bias and batch-norm statistic is random (no zeros to hide a wrong formula)."""
+    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    rng = np.random.default_rng(seed)
+    for layer in ranker.layers:
+        for variable in layer.weights:
+            low = 0.5 if "variance" in variable.path else -1.0
+            variable.assign(rng.uniform(low, 1.0, size=variable.shape).astype("float32"))
+    return ranker
+
+
+def test_inference_ranker_predicts_what_the_trained_ranker_predicts_with_fewer_operations(tmp_path):
+    """Batch norm and the affinity folded away, the first layer split by side: same ratings in Keras and ONNX,
+    for aligned pairs and for one user row against many movies (what serving sends); it survives a save."""
+    from movierec.models.export import to_onnx
+    from movierec.models.ranking import inference_ranker
+    from movierec.models.runtime import OnnxModel
+
+    ranker = trained_looking_ranker()
+    folded = inference_ranker(ranker)
+    kinds = {type(layer).__name__ for layer in folded.layers}
+    assert not kinds & {"BatchNormalization", "Dropout", "Dot"}, kinds
+    pairs = ranking_batch(9, seed=5)
+    expected = keras.ops.convert_to_numpy(ranker(pairs, training=False))
+    assert np.ptp(expected) > 0.1  # not every rating clipped to one end of the scale
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(folded(pairs, training=False)), expected, atol=1e-5)
+    one_user = {k: (v[:1] if k.startswith("user_") else v) for k, v in pairs.items()}
+    broadcast = {k: (np.repeat(v[:1], 9, axis=0) if k.startswith("user_") else v) for k, v in pairs.items()}
+    expected_one = keras.ops.convert_to_numpy(ranker(broadcast, training=False))
+    onnx_model = OnnxModel(to_onnx(roundtrip(folded, pairs, tmp_path)), "ranking_model.onnx")
+    np.testing.assert_allclose(onnx_model(pairs), expected, atol=1e-5)
+    np.testing.assert_allclose(onnx_model(one_user), expected_one, atol=1e-5)
+
+
 def test_onnx_model_refuses_bytes_that_are_not_a_model():
     from movierec.errors import BundleError
     from movierec.models.runtime import OnnxModel

@@ -30,6 +30,7 @@ from movierec.errors import BundleError
 from movierec.features.space import MOVIE_NUMERIC, USER_KEYS, USER_NUMERIC, FeatureSpace
 from movierec.fsutil import atomic_directory, file_digest
 from movierec.models.final_score import FinalScorer
+from movierec.models.live_weight import LiveWeight
 
 SCHEMA_VERSION = 3  # 3: the ranker graph takes one user row for many movie rows
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
@@ -462,6 +463,12 @@ def check_consistency(bundle: Bundle) -> None:
     if not np.isfinite(vectors).all():
         refuse("movie_vectors.npy", "holds NaN or infinite values")
     dim = vectors.shape[1]
+    try:
+        live = LiveWeight.from_config(manifest.get("config") or {})
+    except (ValueError, TypeError, KeyError) as exc:
+        refuse(MANIFEST, f"config: unusable sequence weights ({exc})")
+    if live is not None and not 0 < live.pooled_width < dim:
+        refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
     expected = {
         "movie_index": (n_catalog,),
         "movie_genres": (n_catalog, space.movie_genres.shape[1] if space.movie_genres.ndim == 2 else -1),
@@ -565,5 +572,6 @@ def recommender_from_bundle(bundle: Bundle):
         bundle.final_scorer,
         description=bundle.description,
         peers=bundle.peers,
+        live_weight=LiveWeight.from_config(bundle.manifest.get("config") or {}),
     )
     return recommender

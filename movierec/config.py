@@ -58,10 +58,12 @@ class SequenceConfig:
     """The causal sequence branch of the user tower (movierec.models.sequence) and its sequence-to-sequence training.
 
     The served retrieval score is (1 - weight) * the pooled tower's cosine + weight * this branch's; weight 0 leaves
-    the branch out (the pooled two-tower alone); below 1, as the ranker reads the pooled side.
+    the branch out (the pooled two-tower alone); below 1, as the ranker reads the pooled side. A user with ratings
+    given after the training cut-off (live ratings) is scored with live_weight instead (movierec.models.live_weight).
     """
 
     weight: float = 0.25
+    live_weight: float = 0.8  # chosen on a validation period cut from the training period (README)
     history_length: int = 50  # the latest ratings the branch attends to (the feature space keeps more)
     user_id_dim: int = 32  # a known user's id embedding in the user token (0: none)
     feature_dim: int = 8
@@ -122,7 +124,9 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         data = dict(data)
         retrieval = RetrievalConfig(**data.pop("retrieval", {}))
-        sequence = SequenceConfig(**data.pop("sequence", {"weight": 0.0}))  # older bundles: no sequence branch
+        sequence_data = dict(data.pop("sequence", {"weight": 0.0}))  # older bundles: no sequence branch
+        sequence_data.setdefault("live_weight", sequence_data.get("weight", SequenceConfig.weight))  # nor live weight
+        sequence = SequenceConfig(**sequence_data)
         ranking_data = dict(data.pop("ranking", {}))
         for key in ("units", "dropouts"):
             if key in ranking_data:

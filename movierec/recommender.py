@@ -19,6 +19,7 @@ from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
+from movierec.models.live_weight import LiveWeight
 from movierec.search import SearchResult, TitleIndex
 
 TWO_STAGE = "two_stage"  # the product's model: two-tower retrieval, then the ranker
@@ -68,6 +69,7 @@ class UserContext:
     history_ratings: np.ndarray  # float32 on the dataset's scale (half stars stay 4.5), aligned with history_rows
     user_id: int | None = None
     demographics: dict = field(default_factory=dict)
+    live: bool = False  # the history holds ratings given after the training cut-off (live or given in the request)
 
 
 @dataclass
@@ -89,7 +91,8 @@ class Recommender:
     user_model and ranking_model are callables on dicts of named arrays (OnnxModel on every path the product runs).
     description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies,
     its genres name the columns of space.movie_genres. peers: fitted movierec.retrievers.Retriever by name, servable
-    instead of the two stages.
+    instead of the two stages. live_weight: the sequence branch's weight for users with live ratings (None: the
+    trained weight for everyone).
     """
 
     def __init__(
@@ -104,8 +107,10 @@ class Recommender:
         final_scorer: FinalScorer,
         description: DatasetDescription = ML1M_DESCRIPTION,
         peers: dict | None = None,
+        live_weight: LiveWeight | None = None,
     ):
         self.space = space
+        self.live_weight = live_weight
         self.description = description
         self.final_scorer = final_scorer
         self.peers: dict = dict(peers or {})
@@ -139,6 +144,10 @@ class Recommender:
     # ---- batch building blocks (evaluation uses these directly) ---------------------------------
     def user_vectors(self, user_inputs: dict, batch_size: int = 1024) -> np.ndarray:
         return in_batches(self._user_fn, user_inputs, batch_size)
+
+    def retrieval_vectors(self, user_vectors: np.ndarray, live) -> np.ndarray:
+        """The vectors retrieval scores with: rows of users with live ratings rescaled to the live weight."""
+        return user_vectors if self.live_weight is None else self.live_weight.rescale(user_vectors, live)
 
     def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):
         """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows.
@@ -203,6 +212,7 @@ class Recommender:
                 history_ratings=values,
                 user_id=int(user_id),
                 demographics=demographics,
+                live=True,
             )
         return UserContext(
             inputs={k: v[row : row + 1] for k, v in self._known_inputs.items()},
@@ -242,6 +252,7 @@ class Recommender:
             history_ratings=values,
             user_id=None if user_id is None else int(user_id),
             demographics={"gender": gender, "age": age, "occupation": occupation},
+            live=len(rows) > 0,  # ratings given now, after the training cut-off
         )
 
     # ---- the two stages ---------------------------------------------------------------------------
@@ -270,7 +281,7 @@ class Recommender:
         if model != TWO_STAGE and model not in self.peers:
             raise KeyError(f"model {model!r} is not in this bundle; available: {', '.join(self.models)}")
         if model == TWO_STAGE:
-            scores = self.movie_vectors @ user.vector[0]
+            scores = self.movie_vectors @ self.retrieval_vectors(user.vector, [user.live])[0]
         else:
             from movierec.retrievers import History
 

@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         default=defaults.sequence.weight,
         help="weight of the causal sequence branch in the retrieval score, in [0, 1) (0: the pooled two-tower alone)",
     )
+    parser.add_argument(
+        "--live-weight",
+        type=float,
+        default=defaults.sequence.live_weight,
+        help="the sequence branch's weight for users with ratings given after the training cut-off, in [0, 1]",
+    )
     parser.add_argument("--sequence-epochs", type=int, default=defaults.sequence.epochs)
     parser.add_argument(
         "--peers",
@@ -84,6 +90,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     args = parser.parse_args(argv)
     if not 0.0 <= args.sequence_weight < 1.0:
         parser.error(f"--sequence-weight must be at least 0 and below 1, got {args.sequence_weight}")
+    if not 0.0 <= args.live_weight <= 1.0:
+        parser.error(f"--live-weight must be in [0, 1], got {args.live_weight}")
     peers = None
     if args.peers is not None:
         peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
@@ -104,7 +112,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
             output_dim=args.output_dim,
             temperature=args.temperature,
         ),
-        sequence=dataclasses.replace(defaults.sequence, weight=args.sequence_weight, epochs=args.sequence_epochs),
+        sequence=dataclasses.replace(
+            defaults.sequence,
+            weight=args.sequence_weight,
+            live_weight=args.live_weight,
+            epochs=args.sequence_epochs,
+        ),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
     return args, cfg
@@ -134,6 +147,7 @@ def run(
     from movierec.evaluation.streaming import same_events
     from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
+    from movierec.models.live_weight import LiveWeight
     from movierec.models.ranking import inference_ranker
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
@@ -190,6 +204,7 @@ def run(
             split.train,
             final_scorer,
             description=data.description,
+            live_weight=LiveWeight.from_config(cfg.to_dict()),
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}

@@ -75,7 +75,7 @@ def streaming_lines(m: dict) -> list[str]:
         "(never itself or later ones); every movie the user rated before it is excluded; one relevant movie, "
         "NDCG@10 = 1/log2(rank + 2) in the top 10. HR and NDCG averaged over rating events. "
         f"The two-stage list (retrieve {st['retrieve_k']}, rank) runs on {how}; retrieval and popularity "
-        "(training-period counts) are shown on all events and on the same sample.",
+        "(training-period counts) are shown on all events and on the same sample." + _live_note(st),
         "",
     ]
     lines += _hit_header("list", 10, "events")
@@ -90,6 +90,17 @@ def streaming_lines(m: dict) -> list[str]:
     if "seconds" in st:
         lines += ["", f"Streaming evaluation time: {st['seconds']:.1f} s."]
     return lines
+
+
+def _live_note(st: dict) -> str:
+    """How retrieval weighed the sequence branch for events after the user's first test rating (live ratings)."""
+    if st.get("live_weight") is None:
+        return ""
+    return (
+        f" Retrieval scores the {st['events'].get('after_test_ratings', 0):,} events whose history holds earlier "
+        f"test ratings (live ratings, as serving sees them) with the sequence branch's live weight "
+        f"{st['live_weight']:g}, the others and the static protocol with the trained weight."
+    )
 
 
 EVERY_METHOD_COLUMNS = (
@@ -334,7 +345,8 @@ def summary_lines(metrics: dict) -> list[str]:
         st = metrics["streaming"]
         sample = st["two_stage_events"]
         how = "all" if sample["kind"] == "all" else f"sample of {sample['events']:,}, seed {sample['seed']}"
-        lines += [f"streaming ({st['events']['all']:,} events; two-stage on {how}; {st.get('seconds', 0):.1f}s)"]
+        live = "" if st.get("live_weight") is None else f"; live weight {st['live_weight']:g}"
+        lines += [f"streaming ({st['events']['all']:,} events; two-stage on {how}{live}; {st.get('seconds', 0):.1f}s)"]
         lines += [head]
         for table, where in (("all_events", "all"), ("sample_events", "sample")):
             rows = (

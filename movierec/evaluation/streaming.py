@@ -39,6 +39,7 @@ class Timeline:
     target_row: np.ndarray  # per event: catalogue row of the movie rated
     known: np.ndarray  # per event: the user has training ratings
     rated_at: np.ndarray  # (users, catalogue): offset in the user's block of each rated movie, else a large number
+    train_count: np.ndarray  # per user: ratings in the training period (the first ones of the user's block)
 
     @property
     def n_events(self) -> int:
@@ -48,6 +49,11 @@ class Timeline:
         """Each event's offset in its user's block = how many ratings of that user came before it."""
         at = self.event_at[events]
         return at - self.user_start[at]
+
+    def live(self, events: np.ndarray) -> np.ndarray:
+        """Whether each event's history holds test-period ratings: ratings given after the training cut-off, what
+        serving calls live ratings (movierec.models.live_weight)."""
+        return self.offsets(events) > self.train_count[self.event_user[events]]
 
 
 def build_timeline(space: FeatureSpace, split: Split) -> Timeline:
@@ -93,6 +99,7 @@ def build_timeline(space: FeatureSpace, split: Split) -> Timeline:
         target_row=catalog_row[event_at],
         known=np.isin(users, split.train["user_id"].to_numpy())[event_user],
         rated_at=rated_at,
+        train_count=np.bincount(np.searchsorted(users, train["user_id"].to_numpy()), minlength=len(users)),
     )
 
 
@@ -200,7 +207,8 @@ def streaming_evaluate(
         vectors = recommender.user_vectors(inputs)
         excluded = excluded_rows(timeline, events)
         targets = timeline.target_row[events]
-        scores = np.where(excluded, -np.inf, vectors @ recommender.movie_vectors.T).astype(np.float32)
+        retrieval = recommender.retrieval_vectors(vectors, timeline.live(events))  # the live weight, as served
+        scores = np.where(excluded, -np.inf, retrieval @ recommender.movie_vectors.T).astype(np.float32)
         ranks["retrieval"][events] = target_ranks(scores, targets, excluded)
         ranks["popularity"][events] = target_ranks(popularity[None, :], targets, excluded)
         chosen = in_sample[events]
@@ -211,6 +219,7 @@ def streaming_evaluate(
             )
     ranks["two_stage"] = two_stage[sample]
     known = timeline.known
+    live = timeline.live(np.arange(n))
     metrics = {
         "all_events": {
             "retrieval": hit_summary(ranks["retrieval"], known),
@@ -221,7 +230,13 @@ def streaming_evaluate(
             "two_stage": hit_summary(ranks["two_stage"], known[sample]),
             "popularity_all": hit_summary(ranks["popularity"][sample], known[sample]),
         },
-        "events": {"all": int(n), "seen_users": int(known.sum()), "unknown_users": int((~known).sum())},
+        "events": {
+            "all": int(n),
+            "seen_users": int(known.sum()),
+            "unknown_users": int((~known).sum()),
+            "after_test_ratings": int(live.sum()),
+        },
+        "live_weight": None if recommender.live_weight is None else recommender.live_weight.live_weight,
         "two_stage_events": sample_info,
         "retrieve_k": int(k),
     }

@@ -175,6 +175,23 @@ def test_history_length_that_the_user_tower_does_not_take(folder):
     one_line_refusal(folder, "user_tower.onnx: input history_movies has width 20, the bundle's data has 25")
 
 
+@pytest.mark.parametrize(
+    ("sequence", "match"),
+    [
+        ({"weight": 0.25, "live_weight": 1.5}, "unusable sequence weights .*live weight must be in"),
+        ({"weight": 0.25, "live_weight": "high"}, "unusable sequence weights"),
+        ({"weight": 0.25, "live_weight": 0.8, "_pooled": 999}, "pooled side's 999 columns do not fit"),
+    ],
+)
+def test_sequence_weights_that_do_not_fit_the_vectors(folder, sequence, match):
+    with edited_manifest(folder) as manifest:
+        pooled = sequence.pop("_pooled", None)
+        manifest["config"]["sequence"].update(sequence)
+        if pooled is not None:
+            manifest["config"]["retrieval"]["output_dim"] = pooled
+    one_line_refusal(folder, match)
+
+
 def test_users_table_of_another_dataset(folder):
     users = pd.read_parquet(folder / "users.parquet")
     replace_part(folder, "users.parquet", parquet_bytes(users.iloc[:-3]))

@@ -77,3 +77,24 @@ def test_one_user_against_many_movies_matches_the_same_pairs_row_by_row(rec):
     aligned = rec.predict_ratings(pair_inputs, pair_vectors, rows)
     np.testing.assert_allclose(rec.predict_ratings(user.inputs, user.vector, rows), aligned, atol=1e-5)
     np.testing.assert_allclose(rec.predict_ratings(user.inputs, user.vector, rows, batch_size=7), aligned, atol=1e-5)
+
+
+def test_users_with_live_ratings_are_retrieved_with_the_live_weight(rec):
+    """Ratings given after the training cut-off (live, or a new user's) switch retrieval to the live weight; the
+    training history alone keeps the trained weight; the ranker reads the unscaled vector either way."""
+    assert rec.live_weight is not None and rec.live_weight.live_weight != rec.live_weight.weight
+    uid = warm_user(rec)
+    rows, _ = rec.history(uid)
+    unseen = [m for m in rec.movies["movie_id"] if rec.space.catalog_rows([m])[0] not in set(rows)][:2]
+    assert not rec.known_user(uid).live and not rec.known_user(uid, live=[]).live
+    assert not rec.new_user("F", 25, 12).live and rec.new_user("F", 25, 12, [(unseen[0], 4.0)]).live
+    user = rec.known_user(uid, live=[(m, 5.0) for m in unseen])
+    assert user.live
+    live_scores = rec.movie_vectors @ rec.live_weight.rescale(user.vector, [True])[0]
+    assert not np.allclose(live_scores, rec.movie_vectors @ user.vector[0])
+    top = rec.recommend(user, 50, 10)
+    rows_of = rec.space.catalog_rows([r.movie_id for r in top])
+    np.testing.assert_allclose([r.retrieval_score for r in top], live_scores[rows_of], atol=1e-5)
+    np.testing.assert_allclose(
+        [r.predicted_rating for r in top], rec.predict_ratings(user.inputs, user.vector, rows_of), atol=1e-5
+    )

@@ -103,6 +103,18 @@ def test_cli_sequence_weight_outside_zero_to_one_is_a_clear_error(weight, capsys
     assert "--sequence-weight must be at least 0 and below 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("weight", ["-0.1", "1.5"])
+def test_cli_live_weight_outside_zero_to_one_is_a_clear_error(weight, capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--live-weight", weight])
+    assert "--live-weight must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_cli_live_weight_reaches_the_config():
+    _, cfg = train_cli.parse_args(["--live-weight", "0.6"])
+    assert cfg.sequence.live_weight == 0.6
+
+
 def test_cli_unknown_peer_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         train_cli.parse_args(["--peers", "svd"])

@@ -293,3 +293,35 @@ def test_reference_figures_only_for_the_dataset_they_were_published_on(streamed,
     print_summary(result["metrics"])
     printed = capsys.readouterr().out
     assert "reference, SASRec" not in printed and "no published reference for ml-100k" in printed
+
+
+def test_events_after_a_users_first_test_rating_are_live(tiny):
+    rec, split, _, _ = tiny
+    timeline = build_timeline(rec.space, split)
+    # test events in order: A's first, C's first (no training ratings), A's second, C's second
+    np.testing.assert_array_equal(timeline.live(np.arange(4)), [False, False, True, True])
+
+
+def test_live_events_are_retrieved_with_the_live_weight(tiny):
+    """Pooled side (first coordinate) and sequence side (second) order the movies oppositely: an event whose history
+    holds earlier test ratings is ranked by the live weight's mix, every other event by the trained one."""
+    from movierec.models.live_weight import LiveWeight
+
+    rec, split, _, m = tiny
+
+    def ranks(live_weight):
+        user_model = lambda inputs: np.tile(np.array([[1.0, 0.5]], np.float32), (len(inputs["user_id"]), 1))  # noqa: E731
+        recommender = Recommender(
+            rec.space, user_model, rec._rank_fn, rec.movie_vectors, rec.movies, rec.users, split.train,
+            rec.final_scorer, live_weight=live_weight,
+        )  # fmt: skip
+        result = streaming_evaluate(recommender, split, retrieve_k=5, sample_size=4)
+        return result["ranks"]["retrieval"], result["metrics"]
+
+    trained, metrics = ranks(None)
+    live, live_metrics = ranks(LiveWeight(pooled_width=1, weight=0.5, live_weight=1.0))  # live: the sequence side
+    np.testing.assert_array_equal(trained[:2], live[:2])  # first test ratings: the trained weight
+    np.testing.assert_array_equal(trained[2:], [1, 0])  # A's m4 behind m3; C's m0 first
+    np.testing.assert_array_equal(live[2:], [0, 3])  # reversed order: m4 first; m0 last of the four left
+    assert metrics["live_weight"] is None and live_metrics["live_weight"] == 1.0
+    assert live_metrics["events"]["after_test_ratings"] == 2

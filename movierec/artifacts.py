@@ -463,12 +463,6 @@ def check_consistency(bundle: Bundle) -> None:
     if not np.isfinite(vectors).all():
         refuse("movie_vectors.npy", "holds NaN or infinite values")
     dim = vectors.shape[1]
-    try:
-        live = LiveWeight.from_config(manifest.get("config") or {})
-    except (ValueError, TypeError, KeyError) as exc:
-        refuse(MANIFEST, f"config: unusable sequence weights ({exc})")
-    if live is not None and not 0 < live.pooled_width < dim:
-        refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
     expected = {
         "movie_index": (n_catalog,),
         "movie_genres": (n_catalog, space.movie_genres.shape[1] if space.movie_genres.ndim == 2 else -1),
@@ -516,6 +510,12 @@ def check_consistency(bundle: Bundle) -> None:
             refuse(file, f"input {key} has width {model.input_width(key)}, the bundle's data has {width}")
     if user_model.output_width != dim:
         refuse(user_file, f"outputs vectors of size {user_model.output_width}, movie_vectors.npy has {dim}")
+    try:  # after the models' widths: a vectors file of another size is blamed there first
+        live = LiveWeight.from_config(manifest.get("config") or {})
+    except (ValueError, TypeError, KeyError) as exc:
+        refuse(MANIFEST, f"config: unusable sequence weights ({exc})")
+    if live is not None and not 0 < live.pooled_width < dim:
+        refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
     _probe(bundle, dim)
 
 

@@ -72,21 +72,22 @@ def inference_ranker(ranker: keras.Model, name: str = "ranking_model") -> keras.
     """
     inputs = {key: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=key) for key, t in ranker.input.items()}
     d = inputs["user_vector"].shape[1]
-    embedding = {side: ranker.get_layer(f"rank_{side}_embedding") for side in ("user", "movie")}
-    e = embedding["user"].output_dim
+    e_user, e_movie = (ranker.get_layer(f"rank_{side}_embedding").output_dim for side in ("user", "movie"))
     p, q = inputs["user_numeric"].shape[1], inputs["movie_numeric"].shape[1]
     kernel, bias = ranker.get_layer("dense_0").get_weights()
     # the feature layout of build_ranking_model: user | movie | interaction | affinity | ids | numerics
-    at = np.cumsum([0, d, d, d, 1, e, e, p, q])
+    at = np.cumsum([0, d, d, d, 1, e_user, e_movie, p, q])
     rows = [kernel[a:b] for a, b in zip(at[:-1], at[1:], strict=True)]
     user_kernel = np.vstack([rows[0], rows[4], rows[6]])
     movie_kernel = np.vstack([rows[1], rows[5], rows[7]])
     interaction_kernel = rows[2] + rows[3]  # x . w_affinity * sum(u * m) == (u * m) . (w_affinity in every row)
 
-    def ids(side: str, dim: int, layer_name: str):
-        layer = layers.Embedding(embedding[side].input_dim, dim, name=layer_name)
+    def ids(side: str, layer_name: str):
+        """The trained ranker's embedding `layer_name` (of the side's id), copied."""
+        source = ranker.get_layer(layer_name)
+        layer = layers.Embedding(source.input_dim, source.output_dim, name=layer_name)
         out = layer(inputs[f"{side}_id"])
-        layer.set_weights(ranker.get_layer(layer_name).get_weights())
+        layer.set_weights(source.get_weights())
         return out
 
     def dense(x, weights, activation, layer_name):
@@ -96,10 +97,10 @@ def inference_ranker(ranker: keras.Model, name: str = "ranking_model") -> keras.
         return out
 
     user_side = layers.Concatenate(name="user_features")(
-        [inputs["user_vector"], ids("user", e, "rank_user_embedding"), inputs["user_numeric"]]
+        [inputs["user_vector"], ids("user", "rank_user_embedding"), inputs["user_numeric"]]
     )
     movie_side = layers.Concatenate(name="movie_features")(
-        [inputs["movie_vector"], ids("movie", e, "rank_movie_embedding"), inputs["movie_numeric"]]
+        [inputs["movie_vector"], ids("movie", "rank_movie_embedding"), inputs["movie_numeric"]]
     )
     interaction = layers.Multiply(name="interaction")([inputs["user_vector"], inputs["movie_vector"]])
     x = layers.Add(name="dense_0_sum")(
@@ -120,7 +121,7 @@ def inference_ranker(ranker: keras.Model, name: str = "ranking_model") -> keras.
             kernel, bias = kernel * a[:, None], bias + (beta - mean * a) @ kernel
         last = i == n_dense
         x = dense(x, [kernel, bias], None if last else "relu", "score" if last else f"dense_{i}")
-    score = layers.Add(name="with_biases")([x, ids("user", 1, "user_bias"), ids("movie", 1, "movie_bias")])
+    score = layers.Add(name="with_biases")([x, ids("user", "user_bias"), ids("movie", "movie_bias")])
     rating = ranker.get_layer("rating")
     clipped = RatingRange.from_config(rating.get_config())(layers.Flatten(name="flat")(score))
     return keras.Model(inputs, layers.Reshape((), name="predicted_rating")(clipped), name=name)

@@ -14,28 +14,26 @@ from movierec.features.pairs import ranking_inputs
 from movierec.features.sequences import Windows
 from movierec.features.space import SECONDS_PER_YEAR, USER_TOWER_KEYS
 
+# Threads that build batches ahead of the model. More than one makes Keras run them through its own enqueuer and turn
+# tf.data autotuning off: with autotuning on, dropping an epoch's iterator waited for the autotune thread's timed sleep,
+# which left training idle for tens of seconds at some epoch boundaries.
+BATCH_WORKERS = 2
+
 
 class _Batches(keras.utils.PyDataset):
-    def __init__(
-        self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True, use_example_age: bool = True
-    ):
-        super().__init__(workers=1, use_multiprocessing=False)
-        self.users = ratings["user_id"].to_numpy()
-        self.movies = ratings["movie_id"].to_numpy()
-        self.timestamps = ratings["timestamp"].to_numpy() if use_example_age else None
-        self.batch_size, self.seed, self.shuffle = batch_size, seed, shuffle
+    """Batches of rows 0..n-1 in a seeded order that changes every epoch; subclasses build a batch from its rows."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, shuffle: bool = True):
+        super().__init__(workers=BATCH_WORKERS, use_multiprocessing=False)
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
         self.epoch = 0
         self.order = self._order()
 
     def _order(self) -> np.ndarray:
-        n = len(self.users)
-        return np.random.default_rng((self.seed, self.epoch)).permutation(n) if self.shuffle else np.arange(n)
+        return np.random.default_rng((self.seed, self.epoch)).permutation(self.n) if self.shuffle else np.arange(self.n)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.users) / self.batch_size)
-
-    def _times(self, idx: np.ndarray):
-        return None if self.timestamps is None else self.timestamps[idx]
+        return math.ceil(self.n / self.batch_size)
 
     def _batch(self, index: int) -> tuple[np.ndarray, np.random.Generator]:
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
@@ -46,7 +44,34 @@ class _Batches(keras.utils.PyDataset):
         self.order = self._order()
 
 
-class RetrievalBatches(_Batches):
+class _RatingBatches(_Batches):
+    """Batches of (user, movie, time) rating rows."""
+
+    def __init__(
+        self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True, use_example_age: bool = True
+    ):
+        super().__init__(len(ratings), batch_size, seed, shuffle)
+        self.users = ratings["user_id"].to_numpy()
+        self.movies = ratings["movie_id"].to_numpy()
+        self.timestamps = ratings["timestamp"].to_numpy() if use_example_age else None
+
+    def _times(self, idx: np.ndarray):
+        return None if self.timestamps is None else self.timestamps[idx]
+
+
+class WindowBatches(_Batches):
+    """(inputs, targets, weights) of the sequence branch's causal windows, a batch of windows at a time."""
+
+    def __init__(self, inputs: dict, targets: np.ndarray, weights: np.ndarray, batch_size: int, seed: int):
+        super().__init__(len(targets), batch_size, seed)
+        self.inputs, self.targets, self.weights = inputs, targets, weights
+
+    def __getitem__(self, index):
+        idx = np.sort(self._batch(index)[0])  # sorted: gathers read memory in order
+        return {key: value[idx] for key, value in self.inputs.items()}, self.targets[idx], self.weights[idx]
+
+
+class RetrievalBatches(_RatingBatches):
     """(user-tower inputs with the target left out of the history, catalogue row of the target, weight)."""
 
     def __init__(self, space, ratings, batch_size, seed, cold_rate, weights=None, use_example_age=True):
@@ -64,7 +89,7 @@ class RetrievalBatches(_Batches):
         return inputs, self.targets[idx], self.weights[idx]
 
 
-class RankingBatches(_Batches):
+class RankingBatches(_RatingBatches):
     """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating)."""
 
     def __init__(

@@ -21,7 +21,7 @@ from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
-from training.datasets import RankingBatches, RetrievalBatches, recency_weights, retrieval_examples
+from training.datasets import RankingBatches, RetrievalBatches, WindowBatches, recency_weights, retrieval_examples
 from training.memory import keep_freed_memory_callback
 
 
@@ -89,15 +89,8 @@ def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1)
     if verbose:
         print(f"{len(windows):,} causal windows of {length} ratings, {int((weights > 0).sum()):,} targets")
     model.compile(optimizer=keras.optimizers.Adam(sc.learning_rate), loss=NextAndLaterLoss(sc.later_weight))
-    model.fit(
-        inputs,
-        targets,
-        sample_weight=weights,
-        batch_size=sc.batch_size,
-        epochs=sc.epochs,
-        verbose=verbose,
-        callbacks=[keep_freed_memory_callback()],
-    )
+    batches = WindowBatches(inputs, targets, weights, sc.batch_size, cfg.seed)
+    model.fit(batches, epochs=sc.epochs, verbose=verbose, callbacks=[keep_freed_memory_callback()])
     return SequenceBranch(model, user_tower)
 
 

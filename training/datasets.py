@@ -90,7 +90,11 @@ class RetrievalBatches(_RatingBatches):
 
 
 class RankingBatches(_RatingBatches):
-    """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating)."""
+    """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating).
+
+    The tower is frozen, so each row's vector as a known user and (with a cold rate) as an unknown one is computed
+    once, in row order; every epoch then only picks, per row, the one its seeded draw asks for.
+    """
 
     def __init__(
         self,
@@ -106,18 +110,32 @@ class RankingBatches(_RatingBatches):
     ):
         super().__init__(ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
         self.space, self.cold_rate = space, cold_rate
-        self.user_vectors_fn, self.movie_vectors = user_vectors_fn, movie_vectors
+        self.movie_vectors = movie_vectors
         self.rows = space.catalog_rows(self.movies)
         self.ratings = ratings["rating"].to_numpy().astype(np.float32)
+        self.known_vectors = self._vectors(user_vectors_fn, cold=False)
+        self.cold_vectors = self._vectors(user_vectors_fn, cold=True) if cold_rate > 0 else None
+
+    def _user_inputs(self, idx: np.ndarray, cold: np.ndarray | None) -> dict:
+        return self.space.user_inputs(
+            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
+        )
+
+    def _vectors(self, user_vectors_fn, cold: bool, chunk: int = 8192) -> np.ndarray:
+        parts = []
+        for start in range(0, self.n, chunk):
+            idx = np.arange(start, min(start + chunk, self.n))
+            parts.append(np.asarray(user_vectors_fn(self._user_inputs(idx, np.full(len(idx), cold)))))
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
     def __getitem__(self, index):
         idx, rng = self._batch(index)
         cold = rng.random(len(idx)) < self.cold_rate if self.cold_rate > 0 else None
-        user_inputs = self.space.user_inputs(
-            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
-        )
-        vectors = self.user_vectors_fn(user_inputs)
-        return ranking_inputs(self.space, user_inputs, vectors, self.rows[idx], self.movie_vectors), self.ratings[idx]
+        vectors = self.known_vectors[idx]
+        if cold is not None:
+            vectors = np.where(cold[:, None], self.cold_vectors[idx], vectors)
+        inputs = ranking_inputs(self.space, self._user_inputs(idx, cold), vectors, self.rows[idx], self.movie_vectors)
+        return inputs, self.ratings[idx]
 
 
 def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, floor: float) -> np.ndarray:

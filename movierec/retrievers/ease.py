@@ -14,6 +14,20 @@ DEFAULT_LAMBDA = 500.0
 LAMBDA_CANDIDATES = (100.0, 300.0, 1000.0, 3000.0)
 
 
+def spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix through its Cholesky factor (LAPACK potrf/potri): half the
+    work of a general inverse, in the matrix's own precision (float32: a Gram matrix plus lambda is well conditioned)."""
+    from scipy.linalg import lapack  # training side only, as movierec.retrievers.matrix
+
+    potrf, potri = lapack.get_lapack_funcs(("potrf", "potri"), (matrix,))
+    factor, info = potrf(matrix, lower=False, clean=False)
+    if info == 0:
+        upper, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"matrix is not positive definite (LAPACK info {info})")
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
 class EASERetriever(Retriever):
     """B = argmin ||X - XB||^2 + lambda ||B||^2 with diag(B) = 0, X the binary training user x movie matrix:
     B = I - P / diag(P), P = (X'X + lambda I)^-1. Score of a history = its binary row times B.
@@ -35,9 +49,9 @@ class EASERetriever(Retriever):
         x = interactions(train, rows, self.space.n_catalog)
         known = np.flatnonzero(self.known)  # movies no training user rated have no column to learn from
         sub = x[:, known]
-        gram = (sub.T @ sub).toarray().astype(np.float64)
+        gram = (sub.T @ sub).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += self.lam
-        p = np.linalg.inv(gram)
+        p = spd_inverse(gram)
         b = -p / np.diag(p)[None, :]
         np.fill_diagonal(b, 0.0)
         self.weights = np.zeros((self.space.n_catalog, self.space.n_catalog), np.float32)

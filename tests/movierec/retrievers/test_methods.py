@@ -10,7 +10,7 @@ import pytest
 from movierec.evaluation.baselines import BiasModel
 from movierec.retrievers import LOWEST, History
 from movierec.retrievers.bias import BiasRetriever
-from movierec.retrievers.ease import DEFAULT_LAMBDA, EASERetriever
+from movierec.retrievers.ease import DEFAULT_LAMBDA, EASERetriever, spd_inverse
 from movierec.retrievers.item_knn import ItemKNNRetriever
 from movierec.retrievers.mf import MFRetriever
 from movierec.retrievers.user_knn import UserKNNRetriever
@@ -67,6 +67,19 @@ def test_ease_closed_form_by_hand(small):
     # too little data to validate lambda on: the documented default
     auto = EASERetriever().index(train, space)
     assert auto.lam == DEFAULT_LAMBDA and auto.validation == {}
+
+
+def test_spd_inverse_inverts_in_the_matrix_precision_and_refuses_a_matrix_that_is_not_positive_definite():
+    rng = np.random.default_rng(0)
+    a = rng.random((40, 30))
+    for dtype, tolerance in ((np.float64, 1e-10), (np.float32, 1e-4)):
+        gram = (a.T @ a + 2.0 * np.eye(30)).astype(dtype)
+        inverse = spd_inverse(gram)
+        assert inverse.dtype == dtype
+        np.testing.assert_allclose(inverse, inverse.T)
+        np.testing.assert_allclose(inverse @ gram, np.eye(30), atol=tolerance)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        spd_inverse(-np.eye(3))
 
 
 def test_mf_folds_any_history_in_by_projection(small):

@@ -86,18 +86,23 @@ class CausalTransformerBlock(keras.layers.Layer):
         self.ff_hidden.build(input_shape)
         self.ff_out.build((*input_shape[:-1], self.ff_units))
 
-    def call(self, inputs, key_mask, training=False):
-        length = ops.shape(inputs)[1]
-        causal = ops.tril(ops.ones((length, length), dtype="bool"))
-        allowed = ops.logical_and(causal[None, :, :], key_mask[:, None, :])
-        allowed = ops.logical_or(allowed, ops.eye(length, dtype="bool")[None, :, :])  # padding attends to itself
+    def call(self, inputs, key_mask, training=False, last_only=False):
+        """(B, T, d) states; last_only: only the last position's, (B, 1, d), which is all a final block serving the
+        state after the latest rating needs (the same numbers as the last row of the full output, a T-th of the work).
+        """
         x = self.attention_norm(inputs)
-        x = inputs + self.drop(self.attention(x, x, attention_mask=allowed, training=training), training=training)
+        if last_only:  # the last position sees every earlier key by causality, and itself even if masked
+            query, residual = x[:, -1:, :], inputs[:, -1:, :]
+            allowed = ops.concatenate([key_mask[:, :-1], ops.ones_like(key_mask[:, -1:])], axis=1)[:, None, :]
+        else:
+            length = ops.shape(inputs)[1]
+            causal = ops.tril(ops.ones((length, length), dtype="bool"))
+            allowed = ops.logical_and(causal[None, :, :], key_mask[:, None, :])
+            allowed = ops.logical_or(allowed, ops.eye(length, dtype="bool")[None, :, :])  # padding attends to itself
+            query, residual = x, inputs
+        x = residual + self.drop(self.attention(query, x, attention_mask=allowed, training=training), training=training)
         y = self.ff_out(self.ff_hidden(self.ff_norm(x)))
         return x + self.drop(y, training=training)
-
-    def compute_output_shape(self, inputs_shape, key_mask_shape=None):
-        return inputs_shape
 
     def get_config(self):
         return {
@@ -141,10 +146,18 @@ def build_sequence_towers(vocab: dict, cfg) -> tuple[keras.Model, keras.Model]:
     sequence, key_mask = UserTokenSequence(name="user_token_sequence")(tokens, user_token, inputs["history_movies"])
     x = PositionEmbedding(length + 1, name="positions")(sequence)
     x = layers.Dropout(cfg.dropout, name="sequence_dropout")(x)
-    for i in range(cfg.blocks):
-        x = CausalTransformerBlock(dim, cfg.heads, cfg.ff_units, cfg.dropout, name=f"block_{i}")(x, key_mask)
-    x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
-    latest = LastPosition(name="latest")(x)
+    blocks = [
+        CausalTransformerBlock(dim, cfg.heads, cfg.ff_units, cfg.dropout, name=f"block_{i}") for i in range(cfg.blocks)
+    ]
+    for block in blocks[:-1]:
+        x = block(x, key_mask)
+    final_norm = layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+    if blocks:  # the served tower runs the last block for the latest position only; training needs every position
+        latest = LastPosition(name="latest")(final_norm(blocks[-1](x, key_mask, last_only=True)))
+        x = blocks[-1](x, key_mask)
+    else:
+        latest = LastPosition(name="latest")(final_norm(x))
+    x = final_norm(x)
     projection = layers.Dense(cfg.output_dim, name="user_projection")
     normalise = layers.UnitNormalization(name="user_l2")
     tower_inputs, sequence_inputs = dict(inputs), dict(inputs)

@@ -52,6 +52,22 @@ def test_the_sequence_model_is_causal_and_its_last_position_is_the_user_tower():
     np.testing.assert_allclose(numpy(user_tower(tower_inputs, training=False)), states[:, -1], atol=1e-5)
 
 
+def test_the_towers_last_position_only_final_block_matches_every_kind_of_history():
+    """The served tower runs its last block for the latest position only: the same state as the full sequence's last
+    position for full, partial and empty histories and for a latest movie unknown to training (a masked position)."""
+    user_tower, sequence = build_sequence_towers(VOCAB, SEQ)
+    batch = sequence_batch(n=5, seed=3)
+    batch["history_movies"][0, :] = np.arange(1, 7)  # full
+    batch["history_movies"][1, 2:] = 0  # two ratings
+    batch["history_movies"][2, :] = 0  # none
+    batch["history_movies"][3, 0] = 0  # the latest movie unknown, older ones known
+    batch["history_movies"][4, :] = [0, 0, 5, 0, 9, 0]  # gaps
+    states = numpy(sequence(batch, training=False))
+    tower_inputs = {k: v for k, v in batch.items() if k != "position_age"}
+    tower_inputs["example_age"] = batch["position_age"][:, -1]
+    np.testing.assert_allclose(numpy(user_tower(tower_inputs, training=False)), states[:, -1], atol=1e-5)
+
+
 def test_an_empty_history_is_the_user_token_alone():
     """With no ratings, the vector depends on the user token (id, demographics) and nothing else."""
     user_tower, _ = build_sequence_towers(VOCAB, SEQ)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import SECONDS_PER_DAY
-from movierec.features.pairs import ranking_inputs
+from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.sequences import Windows
 from movierec.features.space import SECONDS_PER_YEAR, USER_TOWER_KEYS
 
@@ -55,8 +55,11 @@ class _RatingBatches(_Batches):
         self.movies = ratings["movie_id"].to_numpy()
         self.timestamps = ratings["timestamp"].to_numpy() if use_example_age else None
 
-    def _times(self, idx: np.ndarray):
-        return None if self.timestamps is None else self.timestamps[idx]
+    def _user_inputs(self, idx: np.ndarray, cold: np.ndarray | None) -> dict:
+        """User-tower inputs of rows idx through the subclass's feature space: the target left out of the history,
+        the example's age, cold rows as unknown users."""
+        times = None if self.timestamps is None else self.timestamps[idx]
+        return self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=times)
 
 
 class WindowBatches(_Batches):
@@ -83,17 +86,14 @@ class RetrievalBatches(_RatingBatches):
     def __getitem__(self, index):
         idx, rng = self._batch(index)
         cold = rng.random(len(idx)) < self.cold_rate
-        inputs = self.space.user_inputs(
-            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
-        )
-        return inputs, self.targets[idx], self.weights[idx]
+        return self._user_inputs(idx, cold), self.targets[idx], self.weights[idx]
 
 
 class RankingBatches(_RatingBatches):
     """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating).
 
-    The tower is frozen, so each row's vector as a known user and (with a cold rate) as an unknown one is computed
-    once, in row order; every epoch then only picks, per row, the one its seeded draw asks for.
+    The tower is frozen, so each row's ranker user inputs and vector as a known user and (with a cold rate) as an
+    unknown one are computed once, in row order; every epoch then only picks, per row, what its seeded draw asks for.
     """
 
     def __init__(
@@ -113,29 +113,30 @@ class RankingBatches(_RatingBatches):
         self.movie_vectors = movie_vectors
         self.rows = space.catalog_rows(self.movies)
         self.ratings = ratings["rating"].to_numpy().astype(np.float32)
-        self.known_vectors = self._vectors(user_vectors_fn, cold=False)
-        self.cold_vectors = self._vectors(user_vectors_fn, cold=True) if cold_rate > 0 else None
+        self.known = self._per_row(user_vectors_fn, cold=False)
+        self.cold = self._per_row(user_vectors_fn, cold=True) if cold_rate > 0 else None
 
-    def _user_inputs(self, idx: np.ndarray, cold: np.ndarray | None) -> dict:
-        return self.space.user_inputs(
-            self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=self._times(idx)
-        )
-
-    def _vectors(self, user_vectors_fn, cold: bool, chunk: int = 8192) -> np.ndarray:
+    def _per_row(self, user_vectors_fn, cold: bool, chunk: int = 8192) -> dict[str, np.ndarray]:
+        """Every row's ranker user inputs (RANKER_USER_KEYS) and tower vector ("vector"), as a known or unknown user."""
         parts = []
         for start in range(0, self.n, chunk):
             idx = np.arange(start, min(start + chunk, self.n))
-            parts.append(np.asarray(user_vectors_fn(self._user_inputs(idx, np.full(len(idx), cold)))))
-        return np.concatenate(parts).astype(np.float32, copy=False)
+            inputs = self._user_inputs(idx, np.full(len(idx), cold))
+            vectors = np.asarray(user_vectors_fn(inputs), dtype=np.float32)
+            parts.append({**{key: inputs[key] for key in RANKER_USER_KEYS}, "vector": vectors})
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
     def __getitem__(self, index):
         idx, rng = self._batch(index)
-        cold = rng.random(len(idx)) < self.cold_rate if self.cold_rate > 0 else None
-        vectors = self.known_vectors[idx]
-        if cold is not None:
-            vectors = np.where(cold[:, None], self.cold_vectors[idx], vectors)
-        inputs = ranking_inputs(self.space, self._user_inputs(idx, cold), vectors, self.rows[idx], self.movie_vectors)
-        return inputs, self.ratings[idx]
+        user = {key: value[idx] for key, value in self.known.items()}
+        if self.cold_rate > 0:
+            cold = rng.random(len(idx)) < self.cold_rate
+            user = {
+                key: np.where(cold.reshape(-1, *[1] * (value.ndim - 1)), self.cold[key][idx], value)
+                for key, value in user.items()
+            }
+        vectors = user.pop("vector")
+        return ranking_inputs(self.space, user, vectors, self.rows[idx], self.movie_vectors), self.ratings[idx]
 
 
 def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, floor: float) -> np.ndarray:

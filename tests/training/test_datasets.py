@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
-from training.datasets import WindowBatches
+from movierec.data.split import chronological_split
+from movierec.features.pairs import ranking_inputs
+from movierec.features.space import FeatureSpace
+from training.datasets import RankingBatches, WindowBatches
 
 
 def windows(n: int = 10, batch_size: int = 4, seed: int = 3) -> WindowBatches:
@@ -47,3 +50,38 @@ def test_keras_feeds_the_batches_without_tf_data_autotuning():
     """Autotuning's thread held each dropped epoch iterator for its timed sleep (training.datasets.BATCH_WORKERS)."""
     dataset = PyDatasetAdapter(windows(), shuffle=False).get_tf_dataset()
     assert dataset.options().autotune.enabled is False
+
+
+def row_tower(inputs: dict) -> np.ndarray:
+    """A stand-in for the frozen user tower: a different vector for every different input row it reads."""
+    columns = [inputs["user_id"], inputs["history_movies"].sum(1), inputs["history_ratings"].sum(1)]
+    return np.column_stack([*columns, inputs["example_age"], inputs["user_numeric"][:, 0]]).astype(np.float32)
+
+
+def test_ranking_batches_hold_what_building_each_batch_through_the_feature_space_gives(synthetic_data):
+    """Vectors and user inputs computed once per row, known and cold, then picked by each batch's seeded draw, are
+    those of the batch built afresh (the draw, the target left out of the history, the example's age)."""
+    train = chronological_split(synthetic_data.ratings).train
+    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=6)
+    movie_vectors = np.random.default_rng(0).random((space.n_catalog, 4)).astype(np.float32)
+    batches = RankingBatches(
+        space, train, 64, seed=1, cold_rate=0.3, user_vectors_fn=row_tower, movie_vectors=movie_vectors
+    )
+    users, movies = train["user_id"].to_numpy(), train["movie_id"].to_numpy()
+    cold_rows = 0
+    for _ in range(2):
+        for i in range(len(batches)):
+            inputs, ratings = batches[i]
+            idx, rng = batches._batch(i)
+            cold = rng.random(len(idx)) < 0.3
+            cold_rows += int(cold.sum())
+            fresh = space.user_inputs(
+                users[idx], exclude_movie_ids=movies[idx], cold=cold, timestamps=train["timestamp"].to_numpy()[idx]
+            )
+            expected = ranking_inputs(space, fresh, row_tower(fresh), space.catalog_rows(movies[idx]), movie_vectors)
+            assert set(inputs) == set(expected)
+            for key, value in expected.items():
+                np.testing.assert_array_equal(inputs[key], value, err_msg=key)
+            np.testing.assert_array_equal(ratings, train["rating"].to_numpy()[idx])
+        batches.on_epoch_end()
+    assert 0 < cold_rows < 2 * len(train)

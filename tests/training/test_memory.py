@@ -52,6 +52,8 @@ def step_faults(mode: str) -> list[int]:
 
 @pytest.mark.skipif(not keep_freed_memory(), reason="needs glibc's mallopt")
 def test_large_tensors_reuse_freed_memory():
-    # 15 steps, each making a 64 MB tensor (16,384 pages): glibc's defaults fault every one in afresh (about 245,000
-    # faults); the training heap reuses freed memory, faulting in at most a few tensors' worth while it still grows
-    assert sum(step_faults("training")) < 3 * 16_384
+    # three rounds of 5 steps, each step making a 64 MB tensor (16,384 pages): glibc's defaults fault every one in
+    # afresh (about 80,000 faults every round); the training heap reuses freed memory, so a round faults in less than
+    # one tensor's worth. Only one round must show it: on a loaded machine a round may still grow the heap once (a CI
+    # run saw one round map three tensors while the steps' threads overlapped), but it cannot do so in every round.
+    assert min(step_faults("training")) < 16_384

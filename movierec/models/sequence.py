@@ -151,12 +151,12 @@ def build_sequence_towers(vocab: dict, cfg) -> tuple[keras.Model, keras.Model]:
     ]
     for block in blocks[:-1]:
         x = block(x, key_mask)
-    final_norm = layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+    latest = x
     if blocks:  # the served tower runs the last block for the latest position only; training needs every position
-        latest = LastPosition(name="latest")(final_norm(blocks[-1](x, key_mask, last_only=True)))
+        latest = blocks[-1](x, key_mask, last_only=True)
         x = blocks[-1](x, key_mask)
-    else:
-        latest = LastPosition(name="latest")(final_norm(x))
+    final_norm = layers.LayerNormalization(epsilon=1e-6, name="final_norm")
+    latest = LastPosition(name="latest")(final_norm(latest))
     x = final_norm(x)
     projection = layers.Dense(cfg.output_dim, name="user_projection")
     normalise = layers.UnitNormalization(name="user_l2")

@@ -45,19 +45,26 @@ class _Batches(keras.utils.PyDataset):
 
 
 class _RatingBatches(_Batches):
-    """Batches of (user, movie, time) rating rows."""
+    """Batches of (user, movie, time) rating rows, whose user-tower inputs come from the feature space."""
 
     def __init__(
-        self, ratings: pd.DataFrame, batch_size: int, seed: int, shuffle: bool = True, use_example_age: bool = True
+        self,
+        space,
+        ratings: pd.DataFrame,
+        batch_size: int,
+        seed: int,
+        shuffle: bool = True,
+        use_example_age: bool = True,
     ):
         super().__init__(len(ratings), batch_size, seed, shuffle)
+        self.space = space
         self.users = ratings["user_id"].to_numpy()
         self.movies = ratings["movie_id"].to_numpy()
         self.timestamps = ratings["timestamp"].to_numpy() if use_example_age else None
 
     def _user_inputs(self, idx: np.ndarray, cold: np.ndarray | None) -> dict:
-        """User-tower inputs of rows idx through the subclass's feature space: the target left out of the history,
-        the example's age, cold rows as unknown users."""
+        """User-tower inputs of rows idx: the target left out of the history, the example's age, cold rows as
+        unknown users."""
         times = None if self.timestamps is None else self.timestamps[idx]
         return self.space.user_inputs(self.users[idx], exclude_movie_ids=self.movies[idx], cold=cold, timestamps=times)
 
@@ -78,8 +85,8 @@ class RetrievalBatches(_RatingBatches):
     """(user-tower inputs with the target left out of the history, catalogue row of the target, weight)."""
 
     def __init__(self, space, ratings, batch_size, seed, cold_rate, weights=None, use_example_age=True):
-        super().__init__(ratings, batch_size, seed, use_example_age=use_example_age)
-        self.space, self.cold_rate = space, cold_rate
+        super().__init__(space, ratings, batch_size, seed, use_example_age=use_example_age)
+        self.cold_rate = cold_rate
         self.targets = space.catalog_rows(self.movies).astype(np.int32)
         self.weights = np.ones(len(self.users), np.float32) if weights is None else weights.astype(np.float32)
 
@@ -108,8 +115,8 @@ class RankingBatches(_RatingBatches):
         shuffle=True,
         use_example_age=True,
     ):
-        super().__init__(ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
-        self.space, self.cold_rate = space, cold_rate
+        super().__init__(space, ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
+        self.cold_rate = cold_rate
         self.movie_vectors = movie_vectors
         self.rows = space.catalog_rows(self.movies)
         self.ratings = ratings["rating"].to_numpy().astype(np.float32)

@@ -31,6 +31,7 @@ from movierec.features.space import MOVIE_NUMERIC, USER_KEYS, USER_NUMERIC, Feat
 from movierec.fsutil import atomic_directory, file_digest
 from movierec.models.final_score import FinalScorer
 from movierec.models.live_weight import LiveWeight
+from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
 
 SCHEMA_VERSION = 3  # 3: the ranker graph takes one user row for many movie rows
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
@@ -516,7 +517,25 @@ def check_consistency(bundle: Bundle) -> None:
         refuse(MANIFEST, f"config: unusable sequence weights ({exc})")
     if live is not None and not 0 < live.pooled_width < dim:
         refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
+    transition_term(bundle)
     _probe(bundle, dim)
+
+
+def transition_term(bundle: Bundle) -> TransitionTerm | None:
+    """The transition term the bundle's config weighs (None at weight 0) on its saved transitions peer; BundleError
+    when the weight is unusable or the peer is missing."""
+    config = (bundle.manifest.get("config") or {}).get("transitions") or {}
+    try:
+        weight = float(config.get("weight", 0.0))
+        if weight == 0.0:
+            return None
+        if TransitionRetriever.name not in bundle.peers:
+            raise ValueError(
+                f"it weighs a transition term ({weight}) but the bundle saves no {TransitionRetriever.name!r} peer"
+            )
+        return TransitionTerm(bundle.peers[TransitionRetriever.name], weight)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BundleError(f"{bundle.path / MANIFEST}: config: unusable transition term ({exc})") from exc
 
 
 def _probe(bundle: Bundle, dim: int) -> None:
@@ -573,5 +592,6 @@ def recommender_from_bundle(bundle: Bundle):
         description=bundle.description,
         peers=bundle.peers,
         live_weight=LiveWeight.from_config(bundle.manifest.get("config") or {}),
+        transitions=transition_term(bundle),
     )
     return recommender

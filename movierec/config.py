@@ -87,6 +87,24 @@ class SequenceConfig:
 
 
 @dataclass(frozen=True)
+class TransitionConfig:
+    """The transition term of the served retrieval score (movierec.retrievers.transitions): for a user with live
+    ratings, weight times the transition scores of their latest ratings is added to the towers' score; weight 0
+    leaves it out."""
+
+    weight: float = 4.0  # chosen on a validation period cut from the training period (README)
+    lags: int = 3
+    window: int = 10
+    decay: float = 0.8
+    lag_decay: float = 0.5
+    smoothing: float = 5.0
+
+    def retriever_settings(self) -> dict:
+        """The TransitionRetriever's constructor arguments."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "weight"}
+
+
+@dataclass(frozen=True)
 class RankingConfig:
     """DNN rating ranker on top of the tower vectors."""
 
@@ -115,6 +133,7 @@ class TrainConfig:
     peers: tuple[str, ...] | None = None  # peer methods fitted, evaluated and saved (None: all of movierec.retrievers)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     sequence: SequenceConfig = field(default_factory=SequenceConfig)
+    transitions: TransitionConfig = field(default_factory=TransitionConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)
 
     def to_dict(self) -> dict:
@@ -127,10 +146,17 @@ class TrainConfig:
         sequence_data = dict(data.pop("sequence", {"weight": 0.0}))  # older bundles: no sequence branch
         sequence_data.setdefault("live_weight", sequence_data.get("weight", SequenceConfig.weight))  # nor live weight
         sequence = SequenceConfig(**sequence_data)
+        transitions = TransitionConfig(**data.pop("transitions", {"weight": 0.0}))  # older bundles: no such term
         ranking_data = dict(data.pop("ranking", {}))
         for key in ("units", "dropouts"):
             if key in ranking_data:
                 ranking_data[key] = tuple(ranking_data[key])
         if data.get("peers") is not None:
             data["peers"] = tuple(data["peers"])
-        return cls(retrieval=retrieval, sequence=sequence, ranking=RankingConfig(**ranking_data), **data)
+        return cls(
+            retrieval=retrieval,
+            sequence=sequence,
+            transitions=transitions,
+            ranking=RankingConfig(**ranking_data),
+            **data,
+        )

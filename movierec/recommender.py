@@ -20,6 +20,8 @@ from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
 from movierec.models.live_weight import LiveWeight
+from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.transitions import TransitionTerm
 from movierec.search import SearchResult, TitleIndex
 
 TWO_STAGE = "two_stage"  # the product's model: two-tower retrieval, then the ranker
@@ -92,7 +94,7 @@ class Recommender:
     description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies,
     its genres name the columns of space.movie_genres. peers: fitted movierec.retrievers.Retriever by name, servable
     instead of the two stages. live_weight: the sequence branch's weight for users with live ratings (None: the
-    trained weight for everyone).
+    trained weight for everyone). transitions: the transition term retrieval adds (None: the towers alone).
     """
 
     def __init__(
@@ -108,9 +110,11 @@ class Recommender:
         description: DatasetDescription = ML1M_DESCRIPTION,
         peers: dict | None = None,
         live_weight: LiveWeight | None = None,
+        transitions: TransitionTerm | None = None,
     ):
         self.space = space
         self.live_weight = live_weight
+        self.transitions = transitions
         self.description = description
         self.final_scorer = final_scorer
         self.peers: dict = dict(peers or {})
@@ -148,6 +152,16 @@ class Recommender:
     def retrieval_vectors(self, user_vectors: np.ndarray, live) -> np.ndarray:
         """The vectors retrieval scores with: rows of users with live ratings rescaled to the live weight."""
         return user_vectors if self.live_weight is None else self.live_weight.rescale(user_vectors, live)
+
+    def retrieval_scores(self, user_vectors: np.ndarray, live, recent: HistoryBatch | None) -> np.ndarray:
+        """(users, catalogue) retrieval scores: the served vectors' dot product with the movie vectors, with the live
+        weight and the transition term of the user's latest ratings (`recent`: one history per user, oldest first) for
+        users with live ratings; a user forecast from the training period gets neither."""
+        live = np.asarray(live, dtype=bool)
+        scores = self.retrieval_vectors(user_vectors, live) @ self.movie_vectors.T
+        if self.transitions is not None and recent is not None and live.any():
+            scores += self.transitions.scores(recent) * live[:, None]
+        return scores
 
     def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):
         """The ranker's predicted rating for each (user row, movie row) pair, or one user against many rows.
@@ -281,7 +295,10 @@ class Recommender:
         if model != TWO_STAGE and model not in self.peers:
             raise KeyError(f"model {model!r} is not in this bundle; available: {', '.join(self.models)}")
         if model == TWO_STAGE:
-            scores = self.movie_vectors @ self.retrieval_vectors(user.vector, [user.live])[0]
+            recent = HistoryBatch(
+                1, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings
+            )
+            scores = self.retrieval_scores(user.vector, [user.live], recent)[0]
         else:
             from movierec.retrievers import History
 

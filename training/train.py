@@ -73,6 +73,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     )
     parser.add_argument("--sequence-epochs", type=int, default=defaults.sequence.epochs)
     parser.add_argument(
+        "--transition-weight",
+        type=float,
+        default=defaults.transitions.weight,
+        help="weight of the transition term (what follows the user's latest ratings) in the retrieval score, at least "
+        "0 (0: none)",
+    )
+    parser.add_argument(
         "--peers",
         nargs="+",
         default=None,
@@ -92,6 +99,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         parser.error(f"--sequence-weight must be at least 0 and below 1, got {args.sequence_weight}")
     if not 0.0 <= args.live_weight <= 1.0:
         parser.error(f"--live-weight must be in [0, 1], got {args.live_weight}")
+    if not 0.0 <= args.transition_weight < float("inf"):
+        parser.error(f"--transition-weight must be a number at least 0, got {args.transition_weight}")
     peers = None
     if args.peers is not None:
         peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
@@ -118,6 +127,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
             live_weight=args.live_weight,
             epochs=args.sequence_epochs,
         ),
+        transitions=dataclasses.replace(defaults.transitions, weight=args.transition_weight),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
     return args, cfg
@@ -151,6 +161,7 @@ def run(
     from movierec.models.ranking import inference_ranker
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
+    from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
     from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
 
     keras.utils.set_random_seed(cfg.seed)
@@ -175,6 +186,14 @@ def run(
         retrieval = served_towers(pooled, sequence, cfg, space)
         vectors = movie_vectors(retrieval.movie_tower, space)
         print(f"served vectors: {vectors.shape[1]} wide, sequence weight {cfg.sequence.weight}")
+    with stage("transitions", timings):  # the transition term, fitted once: served, evaluated and saved as a peer
+        fitted: dict = {}
+        transitions = None
+        if cfg.transitions.weight > 0:
+            chain = TransitionRetriever(**cfg.transitions.retriever_settings()).index(split.train, space)
+            fitted[chain.name] = chain
+            transitions = TransitionTerm(chain, cfg.transitions.weight)
+            print(f"transitions: {chain.matrix.nnz:,} movie pairs, weight {cfg.transitions.weight}")
     with stage("ranking", timings):
         pooled_vectors = vectors if sequence is None else movie_vectors(pooled.movie_tower, space)
         ranker, final_scorer, ranking_info = fit_ranker(  # on the pooled side's vectors
@@ -205,12 +224,12 @@ def run(
             final_scorer,
             description=data.description,
             live_weight=LiveWeight.from_config(cfg.to_dict()),
+            transitions=transitions,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
         print_summary(metrics)
     with stage("peers", timings):  # the peers' methods on the same split, protocols and streaming events
-        fitted: dict = {}
         names = list(RETRIEVERS) if cfg.peers is None else list(cfg.peers)
         if names:
             peers = evaluate_peers(

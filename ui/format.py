@@ -111,6 +111,7 @@ MODEL_LABELS = {  # short: the selector's choice is also its value in the URL (?
     "mf": "Matrix factorisation",
     "popularity": "Most rated",
     "bias": "Best rated",
+    "transitions": "What comes next",
 }
 MODEL_NOTES = {
     "ease": "a linear model of which movies go together",
@@ -119,6 +120,7 @@ MODEL_NOTES = {
     "mf": "a low-rank factorisation of who rated what",
     "popularity": "the movies most rated in the training period, the same for everyone",
     "bias": "the best average ratings, corrected for how generous each rater is",
+    "transitions": "what people rated right after the movies you rated last",
 }
 
 

@@ -127,7 +127,8 @@ def evaluate(
     user_vectors = recommender.user_vectors(user_inputs)
     k = min(retrieve_k, n_catalog)
     ranked = {}
-    model_scores = _masked(user_vectors @ recommender.movie_vectors.T, seen_pos, seen_rows)
+    static_scores = recommender.retrieval_scores(user_vectors, np.zeros(len(users), bool), None)  # nobody is live
+    model_scores = _masked(static_scores, seen_pos, seen_rows)
     ranked["two_tower"] = top_k_rows(model_scores, k)
     for name, days in (("popularity_all", None), (f"popularity_{int(recent_days)}d", recent_days)):
         pop = popularity_scores(train, space.catalog_rows, n_catalog, days)

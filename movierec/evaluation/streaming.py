@@ -11,6 +11,7 @@ from movierec.data.split import Split
 from movierec.evaluation.baselines import popularity_scores
 from movierec.features.space import FeatureSpace, centre_ratings
 from movierec.recommender import Recommender, top_k_rows
+from movierec.retrievers.history import HistoryBatch
 
 HIT_KS = (10, 100)
 NDCG_K = 10
@@ -32,6 +33,7 @@ class Timeline:
     users: np.ndarray  # sorted test user ids
     movie_index: np.ndarray  # per sequence element: movie index of the feature space (0: unknown to training)
     centred: np.ndarray  # per sequence element: centred rating
+    rating: np.ndarray  # per sequence element: the rating given (float32)
     catalog_row: np.ndarray  # per sequence element: catalogue row
     user_start: np.ndarray  # per sequence element: where its user's block starts
     event_at: np.ndarray  # per event: its sequence element
@@ -77,7 +79,8 @@ def build_timeline(space: FeatureSpace, split: Split) -> Timeline:
     if np.any(catalog_row < 0):
         raise ValueError(f"movie_id {frame['movie_id'].to_numpy()[order][catalog_row < 0][0]} is not in the catalogue")
     movie_index = space.movie_ids.transform(frame["movie_id"].to_numpy()[order])
-    centred = np.where(movie_index != 0, centre_ratings(frame["rating"].to_numpy()[order]), 0.0).astype(np.float32)
+    rating = frame["rating"].to_numpy()[order].astype(np.float32)
+    centred = np.where(movie_index != 0, centre_ratings(rating), 0.0).astype(np.float32)
     user_of = np.searchsorted(users, seq_user)
     starts = np.searchsorted(seq_user, users)
     user_start = starts[user_of]
@@ -92,6 +95,7 @@ def build_timeline(space: FeatureSpace, split: Split) -> Timeline:
         users=users,
         movie_index=movie_index,
         centred=centred,
+        rating=rating,
         catalog_row=catalog_row,
         user_start=user_start,
         event_at=event_at,
@@ -122,6 +126,12 @@ def event_inputs(space: FeatureSpace, timeline: Timeline, base: dict, events: np
         hist_r,
         np.zeros(len(events), np.float32),  # example age 0: "now", as serving
     )
+
+
+def event_histories(timeline: Timeline, events: np.ndarray) -> HistoryBatch:
+    """Each event's whole history (everything its user rated before it, oldest first), as serving holds it."""
+    at = timeline.event_at[events]
+    return HistoryBatch.spans(timeline.user_start[at], at, timeline.catalog_row, timeline.rating)
 
 
 def excluded_rows(timeline: Timeline, events: np.ndarray) -> np.ndarray:
@@ -207,8 +217,10 @@ def streaming_evaluate(
         vectors = recommender.user_vectors(inputs)
         excluded = excluded_rows(timeline, events)
         targets = timeline.target_row[events]
-        retrieval = recommender.retrieval_vectors(vectors, timeline.live(events))  # the live weight, as served
-        scores = np.where(excluded, -np.inf, retrieval @ recommender.movie_vectors.T).astype(np.float32)
+        retrieval = recommender.retrieval_scores(  # the live weight and the transition term, as served
+            vectors, timeline.live(events), event_histories(timeline, events)
+        )
+        scores = np.where(excluded, -np.inf, retrieval).astype(np.float32)
         ranks["retrieval"][events] = target_ranks(scores, targets, excluded)
         ranks["popularity"][events] = target_ranks(popularity[None, :], targets, excluded)
         chosen = in_sample[events]

@@ -9,6 +9,7 @@ from movierec.retrievers.history import History, histories_of
 from movierec.retrievers.item_knn import ItemKNNRetriever
 from movierec.retrievers.mf import MFRetriever
 from movierec.retrievers.popularity import PopularityRetriever
+from movierec.retrievers.transitions import TransitionRetriever
 from movierec.retrievers.user_knn import UserKNNRetriever
 
 RETRIEVERS: dict[str, type[Retriever]] = {
@@ -20,6 +21,7 @@ RETRIEVERS: dict[str, type[Retriever]] = {
         UserKNNRetriever,
         MFRetriever,
         EASERetriever,
+        TransitionRetriever,
     )
 }
 

@@ -85,6 +85,15 @@ class HistoryBatch:
             raise ValueError(f"movie_id {movie_ids[bad]} in history {owner[bad]} is not in the catalogue")
         return cls(len(histories), owner, rows, np.concatenate([h.ratings for h in histories]))
 
+    @classmethod
+    def spans(cls, starts: np.ndarray, stops: np.ndarray, rows: np.ndarray, ratings: np.ndarray) -> HistoryBatch:
+        """History i = elements starts[i]:stops[i] of flat, time-ordered catalogue rows and ratings (users' blocks)."""
+        starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
+        lengths = stops - starts
+        owner = np.repeat(np.arange(len(starts)), lengths)
+        taken = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return cls(len(starts), owner, np.asarray(rows)[taken], np.asarray(ratings, np.float32)[taken])
+
     def only(self, keep: np.ndarray) -> HistoryBatch:
         """The elements whose catalogue row is marked in `keep` (a per-row boolean mask)."""
         chosen = keep[self.rows]

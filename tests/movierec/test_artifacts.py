@@ -192,6 +192,23 @@ def test_sequence_weights_that_do_not_fit_the_vectors(folder, sequence, match):
     one_line_refusal(folder, match)
 
 
+@pytest.mark.parametrize(
+    ("transitions", "match"),
+    [
+        ({"weight": -1.0}, "unusable transition term .*must be a positive number"),
+        ({"weight": "strong"}, "unusable transition term"),
+        ({"weight": 2.0, "_drop_peer": True}, "weighs a transition term .* saves no 'transitions' peer"),
+    ],
+)
+def test_transition_terms_the_bundle_cannot_serve(folder, transitions, match):
+    with edited_manifest(folder) as manifest:
+        if transitions.pop("_drop_peer", False):
+            manifest["peers"].remove("transitions")
+            manifest["files"].pop("peers/transitions.npz")
+        manifest["config"]["transitions"].update(transitions)
+    one_line_refusal(folder, match)
+
+
 def test_users_table_of_another_dataset(folder):
     users = pd.read_parquet(folder / "users.parquet")
     replace_part(folder, "users.parquet", parquet_bytes(users.iloc[:-3]))
@@ -264,8 +281,10 @@ def test_peers_are_saved_as_arrays_and_rebuilt(folder):
 
 
 def test_bundle_without_peers_still_loads(folder):
+    """As bundles written before peers were saved: no peers, and no transition term in their config."""
     with edited_manifest(folder) as manifest:
         del manifest["peers"]
+        del manifest["config"]["transitions"]
         for name in [n for n in manifest["files"] if n.startswith("peers/")]:
             del manifest["files"][name]
     shutil.rmtree(folder / "peers")

@@ -4,11 +4,16 @@ import numpy as np
 import pytest
 
 from movierec.artifacts import load_bundle, recommender_from_bundle
+from movierec.retrievers.history import HistoryBatch
 
 
 @pytest.fixture(scope="module")
 def rec(synthetic_bundle):
     return recommender_from_bundle(load_bundle(synthetic_bundle))
+
+
+def one_history(user) -> HistoryBatch:
+    return HistoryBatch(1, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings)
 
 
 def warm_user(rec) -> int:
@@ -92,9 +97,33 @@ def test_users_with_live_ratings_are_retrieved_with_the_live_weight(rec):
     assert user.live
     live_scores = rec.movie_vectors @ rec.live_weight.rescale(user.vector, [True])[0]
     assert not np.allclose(live_scores, rec.movie_vectors @ user.vector[0])
+    live_scores = live_scores + rec.transitions.scores(one_history(user))[0]
     top = rec.recommend(user, 50, 10)
     rows_of = rec.space.catalog_rows([r.movie_id for r in top])
     np.testing.assert_allclose([r.retrieval_score for r in top], live_scores[rows_of], atol=1e-5)
     np.testing.assert_allclose(
         [r.predicted_rating for r in top], rec.predict_ratings(user.inputs, user.vector, rows_of), atol=1e-5
     )
+
+
+def test_retrieval_adds_the_transition_term_of_live_users_latest_ratings(rec):
+    """The bundle's transition term (its saved transitions peer, weighted) is added to the towers' score of a user
+    with live ratings: their latest ratings lift what followed them in training. A user forecast from the training
+    period gets the towers' score alone."""
+    assert rec.transitions is not None and rec.transitions.retriever is rec.peers["transitions"]
+    uid = warm_user(rec)
+    plain = rec.known_user(uid)
+    top = rec.recommend(plain, 50, 10)
+    rows = rec.space.catalog_rows([r.movie_id for r in top])
+    np.testing.assert_allclose([r.retrieval_score for r in top], (rec.movie_vectors @ plain.vector[0])[rows], atol=1e-5)
+    rated = set(plain.history_rows.tolist())
+    unseen = [m for m in rec.movies["movie_id"] if rec.space.catalog_rows([m])[0] not in rated][:2]
+    user = rec.known_user(uid, live=[(m, 4.0) for m in unseen])
+    term = rec.transitions.scores(one_history(user))[0]
+    assert term.max() > 0 and np.all(term >= 0)
+    towers = rec.movie_vectors @ rec.live_weight.rescale(user.vector, [True])[0]
+    both = rec.retrieval_scores(np.repeat(user.vector, 2, axis=0), [True, False], HistoryBatch(
+        2, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings
+    ))  # fmt: skip
+    np.testing.assert_allclose(both[0], towers + term, atol=1e-5)
+    np.testing.assert_allclose(both[1], rec.movie_vectors @ user.vector[0], atol=1e-5)  # not live: no term

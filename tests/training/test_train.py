@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from movierec.artifacts import CURRENT, KERAS_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
+from movierec.config import TrainConfig
 from movierec.data.split import chronological_split
 from tests.helpers import resave_bundle
 from training import train as train_cli
@@ -101,6 +102,18 @@ def test_cli_sequence_weight_outside_zero_to_one_is_a_clear_error(weight, capsys
     with pytest.raises(SystemExit):
         train_cli.parse_args(["--sequence-weight", weight])
     assert "--sequence-weight must be at least 0 and below 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weight", ["-0.1", "inf", "nan"])
+def test_cli_transition_weight_below_zero_or_not_finite_is_a_clear_error(weight, capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--transition-weight", weight])
+    assert "--transition-weight must be a number at least 0" in capsys.readouterr().err
+
+
+def test_cli_transition_weight_reaches_the_config():
+    assert train_cli.parse_args(["--transition-weight", "0"])[1].transitions.weight == 0.0
+    assert train_cli.parse_args([])[1].transitions == TrainConfig().transitions
 
 
 @pytest.mark.parametrize("weight", ["-0.1", "1.5"])

@@ -207,8 +207,9 @@ if len(peers) > 1:
     st.subheader("Against the classic methods")
     st.markdown(
         "The same training period, test users and measures for the methods other recommenders use: EASE, item-KNN, "
-        "user-KNN, matrix factorisation, the most rated movies and the best rated ones. Each can make your list "
-        "on the Recommend page (*Recommended by*). HR@10 and NDCG@10 here count every test movie as right."
+        "user-KNN, matrix factorisation, the most rated movies, the best rated ones and what people rated next. "
+        "Each can make your list on the Recommend page (*Recommended by*). HR@10 and NDCG@10 here count every test "
+        "movie as right."
     )
     st.dataframe(peers.style.format("{:.3f}", na_rep="-"), width="stretch")
 

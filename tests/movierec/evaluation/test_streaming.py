@@ -325,3 +325,44 @@ def test_live_events_are_retrieved_with_the_live_weight(tiny):
     np.testing.assert_array_equal(live[2:], [0, 3])  # reversed order: m4 first; m0 last of the four left
     assert metrics["live_weight"] is None and live_metrics["live_weight"] == 1.0
     assert live_metrics["events"]["after_test_ratings"] == 2
+
+
+class RecordingTerm:
+    """A transition term that records the histories it is given and adds `bonus` to the movie after the latest."""
+
+    def __init__(self, bonus: float):
+        self.bonus, self.batches = bonus, []
+
+    def scores(self, batch):
+        self.batches.append(batch)
+        out = np.zeros((batch.size, 5), np.float32)
+        for owner in range(batch.size):
+            rows = batch.rows[batch.owner == owner]
+            if len(rows):
+                out[owner, (rows[-1] + 1) % 5] = self.bonus
+        return out
+
+
+def test_the_transition_term_sees_each_events_earlier_ratings_oldest_first_and_moves_live_ranks(tiny):
+    rec, split, _, m = tiny
+    term = RecordingTerm(bonus=10.0)
+    recommender = Recommender(
+        rec.space, rec._user_fn, rec._rank_fn, rec.movie_vectors, rec.movies, rec.users, split.train,
+        rec.final_scorer, transitions=term,
+    )  # fmt: skip
+    result = streaming_evaluate(recommender, split, retrieve_k=5, sample_size=4)
+    (batch,) = term.batches
+    histories = [
+        [(int(r), float(v)) for r, v in zip(batch.rows[batch.owner == i], batch.ratings[batch.owner == i], strict=True)]
+        for i in range(batch.size)
+    ]
+    assert histories == [  # catalogue rows are the movies' order: m[i] is row i
+        [(0, 5.0), (2, 3.0)],  # A at t5: training ratings
+        [],  # C at t6: nothing yet
+        [(0, 5.0), (2, 3.0), (1, 4.0)],  # A at t7: then its earlier test rating
+        [(2, 5.0)],  # C at t8
+    ]
+    # without the term the ranks are [0, 2, 1, 0]. The term counts for live events only (earlier test ratings in the
+    # history): A at t5 is forecast from training (row 3 would have passed target row 1) and C at t6 has no history;
+    # A at t7 -> row 2, rated and excluded; C at t8 -> row 3, now ahead of target row 0
+    np.testing.assert_array_equal(result["ranks"]["retrieval"], [0, 2, 1, 1])

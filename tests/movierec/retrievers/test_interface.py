@@ -30,8 +30,8 @@ def some_histories(world) -> list[History]:
     return [*histories_of(split.train, users), History.empty(), History([split.test["movie_id"].iloc[0]], [4.0])]
 
 
-def test_registry_names_the_six_methods():
-    assert set(RETRIEVERS) == {"popularity", "bias", "item_knn", "user_knn", "mf", "ease"}
+def test_registry_names_the_seven_methods():
+    assert set(RETRIEVERS) == {"popularity", "bias", "item_knn", "user_knn", "mf", "ease", "transitions"}
     assert all(cls.name == name for name, cls in RETRIEVERS.items())
     with pytest.raises(ValueError, match="unknown retriever 'svd'.*item_knn"):
         make_retriever("svd")
@@ -92,7 +92,7 @@ def test_cf_methods_use_the_history(retrievers, world):
     """Histories change the list (unlike popularity), and a user's own genre taste comes out first."""
     split, space = world
     histories = some_histories(world)[:6]
-    for name in ("item_knn", "user_knn", "mf", "ease"):
+    for name in ("item_knn", "user_knn", "mf", "ease", "transitions"):
         rows, _ = retrievers[name].top_k(histories, 10)
         assert len({tuple(r) for r in rows.tolist()}) > 1, name
     popular, _ = retrievers["popularity"].top_k(histories, 10, exclude_rated=False)
@@ -127,6 +127,13 @@ def test_from_arrays_refuses_bad_arrays(retrievers, world):
     ease = retrievers["ease"].to_arrays()
     with pytest.raises(ValueError, match="'weights' has shape"):
         RETRIEVERS["ease"].from_arrays({**ease, "weights": ease["weights"][:5]}, space)
+    chain = retrievers["transitions"].to_arrays()
+    with pytest.raises(ValueError, match="'indptr' does not describe"):
+        RETRIEVERS["transitions"].from_arrays({**chain, "indptr": chain["indptr"] * 2}, space)
+    with pytest.raises(ValueError, match="'indices' holds rows outside"):
+        RETRIEVERS["transitions"].from_arrays({**chain, "indices": chain["indices"] + 10_000}, space)
+    with pytest.raises(ValueError, match="'values' must hold finite numbers"):
+        RETRIEVERS["transitions"].from_arrays({**chain, "values": -chain["values"]}, space)
 
 
 def test_bad_input_gets_clear_errors(retrievers, world):

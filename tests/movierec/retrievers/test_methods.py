@@ -13,6 +13,7 @@ from movierec.retrievers.bias import BiasRetriever
 from movierec.retrievers.ease import DEFAULT_LAMBDA, EASERetriever, spd_inverse
 from movierec.retrievers.item_knn import ItemKNNRetriever
 from movierec.retrievers.mf import MFRetriever
+from movierec.retrievers.transitions import TransitionRetriever, positions_from_end
 from movierec.retrievers.user_knn import UserKNNRetriever
 from movierec.retrievers.validation import choose, holdout
 
@@ -118,3 +119,45 @@ def test_holdout_and_choose_on_the_training_period(world):
     assert set(scores) == {1.0, 50.0} and scores[best] == max(scores.values())
     assert all(0.0 <= value <= 1.0 for value in scores.values())
     assert choose(ItemKNNRetriever, (1.0,), split.train.drop(columns="timestamp"), space, default=9.0) == (9.0, {})
+
+
+def test_transitions_by_hand_follow_the_latest_movies(small):
+    """Users 1 and 2 rated rows 0, 1, 2 in that order, user 3 rows 2, 3, user 4 rows 3, 4 (conftest)."""
+    train, space, m = small
+    first = TransitionRetriever(lags=1, window=1, smoothing=0.0).index(train, space)
+    assert first.scores([of(m, [0])])[0][1] == pytest.approx(1.0)  # 0 was always followed by 1
+    assert first.scores([of(m, [2])])[0][3] == pytest.approx(1.0)
+    after_3 = first.scores([of(m, [0, 3])])[0]  # a window of 1: only the latest movie counts
+    assert after_3[4] == pytest.approx(1.0) and after_3[1] < 0 and after_3[5] == LOWEST
+    assert first.scores([of(m, [3, 0])])[0][1] == pytest.approx(1.0)  # the order of the history matters
+    chain = TransitionRetriever(lags=3, window=10, decay=0.8, lag_decay=0.5, smoothing=5.0).index(train, space)
+    # row 0 is followed by 1 at lag 1 (twice) and by 2 at lag 2 (twice, weight 0.5): totals 3, divided by 3 + 5
+    # row 3 is followed by 4 once: divided by 1 + 5; the history's latest movie (3) weighs 1, the one before 0.8
+    scores = chain.scores([of(m, [0, 3])])[0]
+    assert scores[1] == pytest.approx(0.8 * 2 / 8) and scores[2] == pytest.approx(0.8 * 1 / 8)
+    assert scores[4] == pytest.approx(1 / 6)
+    assert -1 < scores[0] < 0 and -1 < scores[3] < 0  # nothing follows into them: popularity order, below zero
+
+
+def test_transitions_read_each_users_ratings_in_time_order_whatever_the_frame_order(small):
+    train, space, m = small
+    shuffled = train.sample(frac=1.0, random_state=3)
+    as_given = TransitionRetriever().index(train, space).scores([of(m, [0, 3])])
+    assert np.array_equal(TransitionRetriever().index(shuffled, space).scores([of(m, [0, 3])]), as_given)
+    reversed_time = train.assign(timestamp=-train["timestamp"])  # later ratings first: 1 now precedes 0
+    backwards = TransitionRetriever(lags=1, window=1, smoothing=0.0).index(reversed_time, space)
+    assert backwards.scores([of(m, [1])])[0][0] == pytest.approx(1.0)
+
+
+def test_transitions_refuse_bad_settings():
+    with pytest.raises(ValueError, match="lags and window must be at least 1"):
+        TransitionRetriever(lags=0)
+    with pytest.raises(ValueError, match=r"decay and lag_decay must be in \(0, 1\]"):
+        TransitionRetriever(decay=1.5)
+    with pytest.raises(ValueError, match="smoothing must be at least 0"):
+        TransitionRetriever(smoothing=-1)
+
+
+def test_positions_from_end_count_back_from_each_owners_last_element():
+    assert positions_from_end(np.array([0, 0, 0, 2, 2]), 3).tolist() == [2, 1, 0, 1, 0]
+    assert positions_from_end(np.zeros(0, np.int64), 2).tolist() == []

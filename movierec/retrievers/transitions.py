@@ -1,0 +1,134 @@
+"""Sequential item-to-item transitions: the movies training users rated soon after the movies a history ends with.
+
+A first-order Markov chain widened to a few steps (like the Markov part of FPMC, or the "sequential rules" of
+session-based recommendation): for every training user, in time order, each rating counts towards the movies rated
+1, 2, ... `lags` ratings later, the count of lag d weighted lag_decay ** (d - 1). Each movie's row is divided by its
+total plus `smoothing` (a movie with few followers says less). A history is scored by its latest `window` known
+movies, the j-th latest weighted decay ** j. Order matters here, unlike every other retriever: what a user rated
+last says most about what they rate next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from movierec.config import TransitionConfig
+from movierec.retrievers.base import Retriever, require, scalar
+from movierec.retrievers.history import HistoryBatch
+
+DEFAULTS = TransitionConfig()  # the settings live with the training config
+
+
+def positions_from_end(owner: np.ndarray, size: int) -> np.ndarray:
+    """For elements grouped by owner in order (as a HistoryBatch holds them): 0 for each owner's last element, 1 for
+    the one before, and so on."""
+    lengths = np.bincount(owner, minlength=size)
+    ends = np.cumsum(lengths)
+    return ends[owner] - 1 - np.arange(len(owner))
+
+
+class TransitionRetriever(Retriever):
+    """Scores = decay-weighted sum of the row-normalised lagged transition counts of the history's latest movies;
+    movies that never followed them come after, in popularity order."""
+
+    name = "transitions"
+
+    def __init__(
+        self,
+        lags: int = DEFAULTS.lags,
+        window: int = DEFAULTS.window,
+        decay: float = DEFAULTS.decay,
+        lag_decay: float = DEFAULTS.lag_decay,
+        smoothing: float = DEFAULTS.smoothing,
+    ):
+        if lags < 1 or window < 1:
+            raise ValueError(f"transitions: lags and window must be at least 1, got {lags} and {window}")
+        if not (0.0 < decay <= 1.0 and 0.0 < lag_decay <= 1.0):
+            raise ValueError(f"transitions: decay and lag_decay must be in (0, 1], got {decay} and {lag_decay}")
+        if smoothing < 0:
+            raise ValueError(f"transitions: smoothing must be at least 0, got {smoothing}")
+        self.lags, self.window = int(lags), int(window)
+        self.decay, self.lag_decay, self.smoothing = float(decay), float(lag_decay), float(smoothing)
+
+    def _fit(self, train: pd.DataFrame, rows: np.ndarray) -> None:
+        users = train["user_id"].to_numpy()
+        keys = [np.arange(len(train)), users]  # lexsort: the last key sorts first; ties keep the frame's order
+        if "timestamp" in train:
+            keys.insert(1, train["timestamp"].to_numpy())
+        order = np.lexsort(keys)  # each user's ratings in time order
+        users, rows = users[order], rows[order]
+        n = self.space.n_catalog
+        counts = sp.csr_matrix((n, n), dtype=np.float32)
+        for lag in range(1, self.lags + 1):
+            same = users[lag:] == users[:-lag]
+            weight = np.full(int(same.sum()), self.lag_decay ** (lag - 1), np.float32)
+            counts = counts + sp.csr_matrix((weight, (rows[:-lag][same], rows[lag:][same])), shape=(n, n))
+        totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel() + self.smoothing
+        scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0).astype(np.float32)
+        self.matrix = sp.csr_matrix(sp.diags(scale) @ counts, dtype=np.float32)
+        self.matrix.sort_indices()
+
+    def recent_scores(self, batch: HistoryBatch) -> np.ndarray:
+        """(batch.size, n_catalog) transition scores of each history's latest `window` movies (0 where nothing
+        followed them, and for an empty history). Movies unknown to training have no transitions."""
+        batch = batch.only(self.known)
+        back = positions_from_end(batch.owner, batch.size)
+        latest = back < self.window
+        weights = sp.csr_matrix(
+            (self.decay ** back[latest].astype(np.float32), (batch.owner[latest], batch.rows[latest])),
+            shape=(batch.size, self.space.n_catalog),
+            dtype=np.float32,
+        )  # a movie rated twice in the window adds both weights
+        return np.asarray((weights @ self.matrix).todense(), dtype=np.float32)
+
+    def _score(self, batch: HistoryBatch) -> np.ndarray:
+        scores = self.recent_scores(batch)
+        return np.where(scores > 0, scores, self.popularity_below_zero()[None, :])
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "lags": np.array(self.lags),
+            "window": np.array(self.window),
+            "decay": np.array(self.decay),
+            "lag_decay": np.array(self.lag_decay),
+            "smoothing": np.array(self.smoothing),
+            "indptr": self.matrix.indptr.astype(np.int64),
+            "indices": self.matrix.indices.astype(np.int32),
+            "values": self.matrix.data.astype(np.float32),
+        }
+
+    def _load(self, arrays: dict[str, np.ndarray]) -> None:
+        n = len(self.popularity)
+        self.lags, self.window = scalar(arrays, "lags", int), scalar(arrays, "window", int)
+        self.decay, self.lag_decay = scalar(arrays, "decay", float), scalar(arrays, "lag_decay", float)
+        self.smoothing = scalar(arrays, "smoothing", float)
+        indptr = require(arrays, "indptr", (n + 1,), np.int64)
+        indices = require(arrays, "indices", (None,), np.int32)
+        values = require(arrays, "values", indices.shape, np.float32)
+        if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+            raise ValueError("retriever array 'indptr' does not describe the stored transitions")
+        if len(indices) and (indices.min() < 0 or indices.max() >= n):
+            raise ValueError(f"retriever array 'indices' holds rows outside 0..{n - 1}")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("retriever array 'values' must hold finite numbers at least 0")
+        self.matrix = sp.csr_matrix((values, indices, indptr), shape=(n, n))
+
+
+@dataclass(frozen=True)
+class TransitionTerm:
+    """What the served retrieval score adds to the towers' dot product: weight x a fitted TransitionRetriever's
+    recent_scores of the user's latest ratings."""
+
+    retriever: TransitionRetriever
+    weight: float
+
+    def __post_init__(self):
+        if not (np.isfinite(self.weight) and self.weight > 0):
+            raise ValueError(f"the transition weight must be a positive number, got {self.weight}")
+
+    def scores(self, batch: HistoryBatch) -> np.ndarray:
+        return self.weight * self.retriever.recent_scores(batch)

@@ -193,7 +193,7 @@ def run(
             chain = TransitionRetriever(**cfg.transitions.retriever_settings()).index(split.train, space)
             fitted[chain.name] = chain
             transitions = TransitionTerm(chain, cfg.transitions.weight)
-            print(f"transitions: {chain.matrix.nnz:,} movie pairs, weight {cfg.transitions.weight}")
+            print(f"transitions: {chain.pairs:,} movie pairs, weight {cfg.transitions.weight}")
     with stage("ranking", timings):
         pooled_vectors = vectors if sequence is None else movie_vectors(pooled.movie_tower, space)
         ranker, final_scorer, ranking_info = fit_ranker(  # on the pooled side's vectors

@@ -58,6 +58,13 @@ def histories_of(ratings: pd.DataFrame, user_ids) -> list[History]:
     return [History(movies[a:b], values[a:b]) for a, b in zip(start, stop, strict=True)]
 
 
+def span_indices(starts, stops) -> tuple[np.ndarray, np.ndarray]:
+    """(the indices starts[0]:stops[0], then starts[1]:stops[1], ... concatenated; each span's length)."""
+    starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
+    lengths = stops - starts
+    return np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths), lengths
+
+
 @dataclass(frozen=True)
 class HistoryBatch:
     """Histories of a batch flattened to catalogue rows: element i is (batch row `owner[i]`, catalogue row `rows[i]`,
@@ -88,11 +95,9 @@ class HistoryBatch:
     @classmethod
     def spans(cls, starts: np.ndarray, stops: np.ndarray, rows: np.ndarray, ratings: np.ndarray) -> HistoryBatch:
         """History i = elements starts[i]:stops[i] of flat, time-ordered catalogue rows and ratings (users' blocks)."""
-        starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
-        lengths = stops - starts
-        owner = np.repeat(np.arange(len(starts)), lengths)
-        taken = np.arange(int(lengths.sum())) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-        return cls(len(starts), owner, np.asarray(rows)[taken], np.asarray(ratings, np.float32)[taken])
+        taken, lengths = span_indices(starts, stops)
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        return cls(len(lengths), owner, np.asarray(rows)[taken], np.asarray(ratings, np.float32)[taken])
 
     def only(self, keep: np.ndarray) -> HistoryBatch:
         """The elements whose catalogue row is marked in `keep` (a per-row boolean mask)."""

@@ -5,7 +5,8 @@ session-based recommendation): for every training user, in time order, each rati
 1, 2, ... `lags` ratings later, the count of lag d weighted lag_decay ** (d - 1). Each movie's row is divided by its
 total plus `smoothing` (a movie with few followers says less). A history is scored by its latest `window` known
 movies, the j-th latest weighted decay ** j. Order matters here, unlike every other retriever: what a user rated
-last says most about what they rate next.
+last says most about what they rate next. The matrix is kept as CSR arrays and scored with NumPy alone (serving
+installs no SciPy).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from movierec.config import TransitionConfig
 from movierec.retrievers.base import Retriever, require, scalar
-from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.history import HistoryBatch, span_indices
 
 DEFAULTS = TransitionConfig()  # the settings live with the training config
 
@@ -62,15 +62,23 @@ class TransitionRetriever(Retriever):
         order = np.lexsort(keys)  # each user's ratings in time order
         users, rows = users[order], rows[order]
         n = self.space.n_catalog
-        counts = sp.csr_matrix((n, n), dtype=np.float32)
+        pairs, weights = [], []
         for lag in range(1, self.lags + 1):
             same = users[lag:] == users[:-lag]
-            weight = np.full(int(same.sum()), self.lag_decay ** (lag - 1), np.float32)
-            counts = counts + sp.csr_matrix((weight, (rows[:-lag][same], rows[lag:][same])), shape=(n, n))
-        totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel() + self.smoothing
-        scale = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0).astype(np.float32)
-        self.matrix = sp.csr_matrix(sp.diags(scale) @ counts, dtype=np.float32)
-        self.matrix.sort_indices()
+            pairs.append(rows[:-lag][same] * n + rows[lag:][same])  # (earlier movie, later movie) as one key
+            weights.append(np.full(int(same.sum()), self.lag_decay ** (lag - 1)))
+        keys, where = np.unique(np.concatenate(pairs), return_inverse=True)
+        counts = np.bincount(where, weights=np.concatenate(weights), minlength=len(keys))
+        source = keys // n
+        totals = np.bincount(source, weights=counts, minlength=n) + self.smoothing
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(source, minlength=n))]).astype(np.int64)
+        self.indices = (keys % n).astype(np.int32)
+        self.values = (counts / totals[source]).astype(np.float32)
+
+    @property
+    def pairs(self) -> int:
+        """Stored (movie, later movie) pairs."""
+        return len(self.indices)
 
     def recent_scores(self, batch: HistoryBatch) -> np.ndarray:
         """(batch.size, n_catalog) transition scores of each history's latest `window` movies (0 where nothing
@@ -78,12 +86,12 @@ class TransitionRetriever(Retriever):
         batch = batch.only(self.known)
         back = positions_from_end(batch.owner, batch.size)
         latest = back < self.window
-        weights = sp.csr_matrix(
-            (self.decay ** back[latest].astype(np.float32), (batch.owner[latest], batch.rows[latest])),
-            shape=(batch.size, self.space.n_catalog),
-            dtype=np.float32,
-        )  # a movie rated twice in the window adds both weights
-        return np.asarray((weights @ self.matrix).todense(), dtype=np.float32)
+        rows = batch.rows[latest]
+        taken, lengths = span_indices(self.indptr[rows], self.indptr[rows + 1])  # each movie's row of followers
+        n = self.space.n_catalog
+        cells = np.repeat(batch.owner[latest], lengths) * n + self.indices[taken]
+        weights = np.repeat(self.decay ** back[latest], lengths) * self.values[taken]  # twice in the window: twice
+        return np.bincount(cells, weights=weights, minlength=batch.size * n).reshape(batch.size, n).astype(np.float32)
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:
         scores = self.recent_scores(batch)
@@ -96,9 +104,9 @@ class TransitionRetriever(Retriever):
             "decay": np.array(self.decay),
             "lag_decay": np.array(self.lag_decay),
             "smoothing": np.array(self.smoothing),
-            "indptr": self.matrix.indptr.astype(np.int64),
-            "indices": self.matrix.indices.astype(np.int32),
-            "values": self.matrix.data.astype(np.float32),
+            "indptr": self.indptr,
+            "indices": self.indices,
+            "values": self.values,
         }
 
     def _load(self, arrays: dict[str, np.ndarray]) -> None:
@@ -115,7 +123,7 @@ class TransitionRetriever(Retriever):
             raise ValueError(f"retriever array 'indices' holds rows outside 0..{n - 1}")
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError("retriever array 'values' must hold finite numbers at least 0")
-        self.matrix = sp.csr_matrix((values, indices, indptr), shape=(n, n))
+        self.indptr, self.indices, self.values = indptr, indices, values
 
 
 @dataclass(frozen=True)

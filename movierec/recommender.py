@@ -295,9 +295,10 @@ class Recommender:
         if model != TWO_STAGE and model not in self.peers:
             raise KeyError(f"model {model!r} is not in this bundle; available: {', '.join(self.models)}")
         if model == TWO_STAGE:
-            recent = HistoryBatch(
-                1, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings
-            )
+            recent = None  # only a user with live ratings gets the transition term (retrieval_scores)
+            if user.live and self.transitions is not None:
+                owner = np.zeros(len(user.history_rows), np.int64)
+                recent = HistoryBatch(1, owner, user.history_rows, user.history_ratings)
             scores = self.retrieval_scores(user.vector, [user.live], recent)[0]
         else:
             from movierec.retrievers import History

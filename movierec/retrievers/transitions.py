@@ -45,11 +45,15 @@ class TransitionRetriever(Retriever):
         lag_decay: float = DEFAULTS.lag_decay,
         smoothing: float = DEFAULTS.smoothing,
     ):
+        self._set(lags, window, decay, lag_decay, smoothing)
+
+    def _set(self, lags, window, decay, lag_decay, smoothing) -> None:
+        """Check and keep the settings (given, or read back from saved arrays)."""
         if lags < 1 or window < 1:
             raise ValueError(f"transitions: lags and window must be at least 1, got {lags} and {window}")
         if not (0.0 < decay <= 1.0 and 0.0 < lag_decay <= 1.0):
             raise ValueError(f"transitions: decay and lag_decay must be in (0, 1], got {decay} and {lag_decay}")
-        if smoothing < 0:
+        if not (np.isfinite(smoothing) and smoothing >= 0):
             raise ValueError(f"transitions: smoothing must be at least 0, got {smoothing}")
         self.lags, self.window = int(lags), int(window)
         self.decay, self.lag_decay, self.smoothing = float(decay), float(lag_decay), float(smoothing)
@@ -111,9 +115,10 @@ class TransitionRetriever(Retriever):
 
     def _load(self, arrays: dict[str, np.ndarray]) -> None:
         n = len(self.popularity)
-        self.lags, self.window = scalar(arrays, "lags", int), scalar(arrays, "window", int)
-        self.decay, self.lag_decay = scalar(arrays, "decay", float), scalar(arrays, "lag_decay", float)
-        self.smoothing = scalar(arrays, "smoothing", float)
+        self._set(
+            *(scalar(arrays, key, int) for key in ("lags", "window")),
+            *(scalar(arrays, key, float) for key in ("decay", "lag_decay", "smoothing")),
+        )
         indptr = require(arrays, "indptr", (n + 1,), np.int64)
         indices = require(arrays, "indices", (None,), np.int32)
         values = require(arrays, "values", indices.shape, np.float32)

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ui import api
-from ui.format import display_title, genre_chips, rating_values, stars
+from ui.format import MODEL_LABELS, MODEL_NOTES, display_title, genre_chips, model_label, rating_values, stars
 
 VOCABULARY = {
     "genres": ["Action", "Animation", "Comedy", "Horror"],
@@ -422,6 +422,16 @@ def test_model_selector_is_in_the_url_and_changes_the_list_and_its_explanation(f
     assert "Ordered by **EASE** (a linear model of which movies go together)" in shown
     assert "how likely you are" not in shown and "EASE score (the order of this list)" in shown
     assert at.slider(key="k").disabled  # candidates are a two-stage setting
+
+
+def test_every_method_the_api_serves_has_a_label_and_a_note():
+    """The selector names each model value of POST /recommend in words, and the URL keeps the label: a new
+    retriever without them would show its code name, and two equal labels could not be told apart in a link."""
+    from movierec.retrievers import RETRIEVERS  # the test may read the core; the UI itself never imports it
+
+    assert set(RETRIEVERS) <= set(MODEL_LABELS) and set(RETRIEVERS) <= set(MODEL_NOTES)
+    assert "two_stage" in MODEL_LABELS and len(set(MODEL_LABELS.values())) == len(MODEL_LABELS)
+    assert model_label("transitions") == "What comes next" and model_label("no_such_model") == "no_such_model"
 
 
 def test_model_from_the_url(fake):

@@ -134,6 +134,10 @@ def test_from_arrays_refuses_bad_arrays(retrievers, world):
         RETRIEVERS["transitions"].from_arrays({**chain, "indices": chain["indices"] + 10_000}, space)
     with pytest.raises(ValueError, match="'values' must hold finite numbers"):
         RETRIEVERS["transitions"].from_arrays({**chain, "values": -chain["values"]}, space)
+    with pytest.raises(ValueError, match="lags and window must be at least 1, got 3 and 0"):  # stored settings too
+        RETRIEVERS["transitions"].from_arrays({**chain, "window": np.array(0)}, space)
+    with pytest.raises(ValueError, match=r"decay and lag_decay must be in \(0, 1\]"):
+        RETRIEVERS["transitions"].from_arrays({**chain, "decay": np.array(np.nan)}, space)
 
 
 def test_bad_input_gets_clear_errors(retrievers, world):

@@ -154,8 +154,9 @@ def test_transitions_refuse_bad_settings():
         TransitionRetriever(lags=0)
     with pytest.raises(ValueError, match=r"decay and lag_decay must be in \(0, 1\]"):
         TransitionRetriever(decay=1.5)
-    with pytest.raises(ValueError, match="smoothing must be at least 0"):
-        TransitionRetriever(smoothing=-1)
+    for smoothing in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="smoothing must be at least 0"):
+            TransitionRetriever(smoothing=smoothing)
 
 
 def test_positions_from_end_count_back_from_each_owners_last_element():

@@ -15,6 +15,7 @@ UI_PORT ?= 8501
 API_URL ?= http://$(HOST):$(PORT)
 ARTIFACTS_DIR ?= artifacts
 TRAIN_ARGS ?=
+EVAL_ARGS ?=
 export ML1M_ZIP DATASET DATA_ZIP ARTIFACTS_DIR
 
 .PHONY: help venv data train evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
@@ -23,7 +24,7 @@ help: ## List every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo "  Variables: DATASET=ml-1m|ml-100k|ml-latest-small|ml-20m|ml-25m|ml-32m (default ml-1m), DATA_ZIP=path/to/its.zip"
 	@echo "             (local archive; default: download the official one; ML1M_ZIP still works for ml-1m), HOST, PORT, ARTIFACTS_DIR,"
-	@echo "             WORKERS=N (uvicorn worker processes for serve/up, default 1), API_URL, TRAIN_ARGS"
+	@echo "             WORKERS=N (uvicorn worker processes for serve/up, default 1), API_URL, TRAIN_ARGS, EVAL_ARGS, PEERS_ARGS"
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -40,11 +41,11 @@ data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download
 train: data ## Train retrieval + ranker, evaluate against baselines, export the bundle to artifacts/
 	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
 
-evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (report in reports/<version>/)
-	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR)
+evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (EVAL_ARGS; report in reports/<version>/)
+	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR) $(EVAL_ARGS)
 
 .PHONY: peers
-peers: data ## Item/user-KNN, MF, EASE, popularity, bias on both protocols (PEERS_ARGS; JSON in reports/peers.json)
+peers: data ## Item/user-KNN, MF, EASE, popularity, bias, transitions on both protocols (PEERS_ARGS; JSON in reports/peers.json)
 	$(PY) -m training.peers --out reports/peers.json $(PEERS_ARGS)
 
 serve: venv ## Start the API with uvicorn on HOST:PORT (default 127.0.0.1:8000), WORKERS processes (default 1)

@@ -1,5 +1,4 @@
-"""`make peers`: the peer systems' methods (popularity, bias, item-KNN, user-KNN, MF, EASE) as retrievers, fitted on
-the training period and evaluated on the static and streaming protocols with the two-tower model's metrics."""
+"""`make peers`: every peer method as a retriever, fitted on the training period and judged on both protocols."""
 
 from __future__ import annotations
 

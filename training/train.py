@@ -1,4 +1,4 @@
-"""`make train`: data -> features -> retrieval -> ranker -> ONNX export -> evaluation -> bundle, timing each stage."""
+"""`make train`: data to bundle (towers, transitions, ranker, ONNX export, evaluation, peers), each stage timed."""
 
 from __future__ import annotations
 

@@ -59,7 +59,13 @@ def small_config(**overrides):
                 epochs=4, batch_size=256, hidden_units=64, output_dim=32, learning_rate=1e-2, temperature=0.1
             ),
             sequence=SequenceConfig(
-                history_length=10, sequence_dim=16, ff_units=32, output_dim=16, hidden_units=32, learning_rate=1e-2
+                history_length=10,
+                sequence_dim=16,
+                ff_units=32,
+                output_dim=16,
+                hidden_units=32,
+                learning_rate=1e-2,
+                epochs=3,
             ),
             ranking=RankingConfig(
                 epochs=10, batch_size=256, units=(64, 32, 16), validation_days=10.0, learning_rate=3e-3, patience=3

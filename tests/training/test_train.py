@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from movierec.artifacts import CURRENT, KERAS_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
-from movierec.config import TrainConfig
+from movierec.config import SequenceConfig, TrainConfig
 from movierec.data.split import chronological_split
 from tests.helpers import resave_bundle
 from training import train as train_cli
@@ -82,7 +82,7 @@ def test_the_served_towers_join_the_pooled_tower_and_the_sequence_branch(synthet
     """One vector per side (32 pooled + 16 sequence wide in the test config); the branch reads the latest slots
     only, so a rating beyond them moves the pooled side alone; the ranker reads the pooled side."""
     bundle = load_bundle(synthetic_bundle, keras_models=True)
-    assert bundle.manifest["config"]["sequence"]["weight"] == pytest.approx(0.25)
+    assert bundle.manifest["config"]["sequence"]["weight"] == pytest.approx(SequenceConfig().weight)
     assert bundle.movie_vectors.shape[1] == 32 + 16
     assert bundle.ranking_model.input_width("user_vector") == 32 + 16
     space = bundle.space

@@ -230,7 +230,8 @@ def run(
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
         print_summary(metrics)
     with stage("peers", timings):  # the peers' methods on the same split, protocols and streaming events
-        names = list(RETRIEVERS) if cfg.peers is None else list(cfg.peers)
+        # every method the bundle will serve has figures: the chosen peers and the transition term's matrix
+        names = list(RETRIEVERS) if cfg.peers is None else list(dict.fromkeys([*cfg.peers, *fitted]))
         if names:
             peers = evaluate_peers(
                 names,

@@ -194,6 +194,8 @@ def test_sequence_weight_zero_trains_and_serves_the_pooled_two_tower_alone(synth
     bundle = load_bundle(tmp_path / "artifacts")
     assert bundle.movie_vectors.shape[1] == 32 and "example_age" not in bundle.user_model.input_names
     assert bundle.manifest["timings_seconds"]["sequence retrieval"] >= 0
+    # no peers chosen, but the transition term's matrix is served, so it is evaluated too
+    assert bundle.manifest["peers"] == ["transitions"] and list(bundle.metrics["peers"]["methods"]) == ["transitions"]
     users = bundle.users["user_id"].to_numpy()[:3]
     recommender = recommender_from_bundle(bundle)
     assert len(recommender.recommend(recommender.known_user(int(users[0])), top_n_final=5)) == 5

@@ -297,8 +297,7 @@ class Recommender:
         if model == TWO_STAGE:
             recent = None  # only a user with live ratings gets the transition term (retrieval_scores)
             if user.live and self.transitions is not None:
-                owner = np.zeros(len(user.history_rows), np.int64)
-                recent = HistoryBatch(1, owner, user.history_rows, user.history_ratings)
+                recent = HistoryBatch.one(user.history_rows, user.history_ratings)
             scores = self.retrieval_scores(user.vector, [user.live], recent)[0]
         else:
             from movierec.retrievers import History

@@ -93,6 +93,11 @@ class HistoryBatch:
         return cls(len(histories), owner, rows, np.concatenate([h.ratings for h in histories]))
 
     @classmethod
+    def one(cls, rows: np.ndarray, ratings: np.ndarray) -> HistoryBatch:
+        """A batch of one history: catalogue rows and ratings in time order (a served user's history)."""
+        return cls(1, np.zeros(len(rows), np.int64), rows, ratings)
+
+    @classmethod
     def spans(cls, starts: np.ndarray, stops: np.ndarray, rows: np.ndarray, ratings: np.ndarray) -> HistoryBatch:
         """History i = elements starts[i]:stops[i] of flat, time-ordered catalogue rows and ratings (users' blocks)."""
         taken, lengths = span_indices(starts, stops)

@@ -13,7 +13,7 @@ def rec(synthetic_bundle):
 
 
 def one_history(user) -> HistoryBatch:
-    return HistoryBatch(1, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings)
+    return HistoryBatch.one(user.history_rows, user.history_ratings)
 
 
 def warm_user(rec) -> int:

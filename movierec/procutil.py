@@ -1,5 +1,7 @@
-"""Child processes for tools and tests (the API under bench, simulation and tests): a free port, a bounded wait
-for readiness, a clean stop."""
+"""Child processes for tools and tests: a free port, a bounded wait for readiness, a clean stop.
+
+Used for the API under `make bench`, the replay simulation and the tests.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The loaded bundle held by each worker: warmed up, swapped atomically on reload, and kept in step with
-`artifacts/current` so that a reload (or a new `make train`) reaches every worker process."""
+"""The loaded bundle held by each worker: warmed up, swapped atomically on reload, kept in step with the bundle link.
+
+Following `artifacts/current` is what makes a reload (or a new `make train`) reach every worker process.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Training examples: PyDatasets that build every batch through the core FeatureSpace (the serving code path), and
-the causal windows' targets for the sequence branch."""
+"""Training examples: batches built through the core FeatureSpace (the serving code path) and the windows' targets.
+
+PyDatasets for the pooled retrieval towers and the ranker, and the causal windows' targets for the sequence branch.
+"""
 
 from __future__ import annotations
 

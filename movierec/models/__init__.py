@@ -1,2 +1,4 @@
-"""Models: Keras 3 definitions (layers, towers, retrieval, ranker), their ONNX export, and the ONNX Runtime
-runner that serving and evaluation use (runtime.py imports neither Keras nor TensorFlow)."""
+"""The models: Keras 3 definitions, their ONNX export, and the ONNX Runtime runner that serving and evaluation use.
+
+Layers, towers, retrieval and the ranker are defined with Keras; runtime.py imports neither Keras nor TensorFlow.
+"""

@@ -1,5 +1,8 @@
-"""Fitting the models: the pooled and the causal sequence retrieval towers (full-catalogue softmax each), joined into
-the served towers, then the rating ranker with early stopping."""
+"""Fitting the models: the retrieval towers, joined into the served towers, then the rating ranker.
+
+The pooled and the causal sequence towers are each trained with a full-catalogue softmax; the ranker with early
+stopping.
+"""
 
 from __future__ import annotations
 

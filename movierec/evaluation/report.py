@@ -87,6 +87,17 @@ def streaming_lines(m: dict) -> list[str]:
             rows = st[table]
         for name, row in rows.items():
             lines.append(f"| {labels.get(name, name)}, {where} | {row['events']:,} | {_hit_columns(row, 10)} |")
+    liked = st.get("liked_sample_events")  # absent from reports written before it was measured
+    if liked:
+        where = f"sample, rated {st['liked_threshold']:g}+"
+        for name, row in liked.items():
+            lines.append(f"| {labels.get(name, name)}, {where} | {row['events']:,} | {_hit_columns(row, 10)} |")
+        lines += [
+            "",
+            f"The last rows keep the sampled events whose rating was {st['liked_threshold']:g} or more. Every "
+            "event counts as relevant above, a movie rated low included: the two-stage list also ranks by how much "
+            "the user will like a movie, so it moves such movies down, which costs it there and not on these rows.",
+        ]
     if "seconds" in st:
         lines += ["", f"Streaming evaluation time: {st['seconds']:.1f} s."]
     return lines
@@ -355,6 +366,9 @@ def summary_lines(metrics: dict) -> list[str]:
                 else {"two_stage": st[table]["two_stage"]}
             )
             lines += [row(f"{name}, {where}", r) for name, r in rows.items()]
+        if st.get("liked_sample_events"):
+            where = f"sample rated {st['liked_threshold']:g}+"
+            lines += [row(f"{name}, {where}", r) for name, r in st["liked_sample_events"].items()]
         ref = REFERENCE_FIGURES
         if has_reference(metrics):
             lines += [

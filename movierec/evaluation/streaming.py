@@ -232,6 +232,8 @@ def streaming_evaluate(
     ranks["two_stage"] = two_stage[sample]
     known = timeline.known
     live = timeline.live(np.arange(n))
+    threshold = recommender.description.liked_threshold
+    liked = timeline.rating[timeline.event_at[sample]] >= threshold  # the sampled events the user liked
     metrics = {
         "all_events": {
             "retrieval": hit_summary(ranks["retrieval"], known),
@@ -242,6 +244,13 @@ def streaming_evaluate(
             "two_stage": hit_summary(ranks["two_stage"], known[sample]),
             "popularity_all": hit_summary(ranks["popularity"][sample], known[sample]),
         },
+        # the same sample's events rated at or above the dataset's liked threshold: the retrieval order ranks what
+        # the user rates next, the two-stage list also what they will like, so it moves down movies rated low
+        "liked_sample_events": {
+            "retrieval": hit_summary(ranks["retrieval"][sample][liked], known[sample][liked]),
+            "two_stage": hit_summary(ranks["two_stage"][liked], known[sample][liked]),
+        },
+        "liked_threshold": float(threshold),
         "events": {
             "all": int(n),
             "seen_users": int(known.sum()),

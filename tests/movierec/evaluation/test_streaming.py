@@ -121,6 +121,12 @@ def test_hand_made_histories_exclusion_and_ranks(tiny):
     two_stage = result["metrics"]["sample_events"]["two_stage"]
     assert two_stage["ndcg@10"] == pytest.approx((2 / math.log2(4) + 1.0 + 1 / math.log2(5)) / 4)
     assert result["metrics"]["two_stage_events"] == {"kind": "all", "events": 4, "seed": None}
+    # the liked events (rated 4 or 5): 0, 1 and 3; event 2, A's 1-star rating of m[4], is left out
+    liked = result["metrics"]["liked_sample_events"]
+    assert result["metrics"]["liked_threshold"] == 4.0
+    assert liked["retrieval"]["events"] == 3 and liked["retrieval"]["events_unknown_users"] == 2
+    assert liked["retrieval"]["ndcg@10"] == pytest.approx((1.0 + 1 / math.log2(4) + 1.0) / 3)
+    assert liked["two_stage"]["ndcg@10"] == pytest.approx((2 / math.log2(4) + 1 / math.log2(5)) / 3)
 
 
 def test_hit_summary_by_hand():
@@ -273,11 +279,15 @@ def test_report_and_summary_show_both_protocols_and_the_reference(streamed, caps
     two_stage = metrics["streaming"]["sample_events"]["two_stage"]
     assert "## Streaming protocol" in report and "a fixed sample of 100 events, seed 5" in report
     assert f"| two-stage list, sample | 100 | {two_stage['hr@10']:.4f} | {two_stage['ndcg@10']:.4f} |" in report
+    liked = metrics["streaming"]["liked_sample_events"]["two_stage"]
+    assert 0 < liked["events"] < 100
+    assert f"| two-stage list, sample, rated 4+ | {liked['events']:,} | {liked['hr@10']:.4f} |" in report
     assert "## Reference: Time to Split (Gusak et al., RecSys 2025, monkey0head/time-to-split)" in report
     assert "| streaming | NDCG@10 | 0.10–0.12 |" in report and "| static | HR@100 | ≈ 0.91 |" in report
     print_summary(metrics)
     printed = capsys.readouterr().out
     assert "streaming (" in printed and "two_stage, sample" in printed and "Time to Split" in printed
+    assert "two_stage, sample rated 4+" in printed
 
 
 def test_reference_figures_only_for_the_dataset_they_were_published_on(streamed, capsys):

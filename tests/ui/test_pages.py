@@ -49,6 +49,7 @@ STATS = {
                 "popularity_all": {"hr@10": 0.044, "hr@100": 0.2, "ndcg@10": 0.022},
             },
             "sample_events": {"two_stage": {"hr@10": 0.07, "hr@100": 0.31, "ndcg@10": 0.035}},
+            "liked_sample_events": {"two_stage": {"hr@10": 0.08, "hr@100": 0.33, "ndcg@10": 0.04}},
             "events": {"all": 200042, "seen_users": 104540, "unknown_users": 95502},
         },
         "rating": {
@@ -349,7 +350,10 @@ def test_about_page_orders_by_k_and_explains_metrics(fake):
         "Our model, first stage only",
         "Most popular overall",
         "Our model (retrieve, then rank)",
+        "Our model (retrieve, then rank): movies rated 4-5",
     }
+    assert streaming.loc["Our model (retrieve, then rank): movies rated 4-5", "hr@10, all users"] == 0.08
+    assert "keep only the ratings a person gave 4 or 5 stars" in shown
     assert recall_chart["encoding"]["x"]["sort"] == [10, 50, 200]
     assert recall_chart["encoding"]["x"]["axis"]["labelAngle"] == 0
     assert rmse_chart["encoding"]["x"]["scale"]["zero"] is False  # the differences that matter stay visible

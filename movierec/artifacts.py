@@ -31,6 +31,7 @@ from movierec.features.space import MOVIE_NUMERIC, USER_KEYS, USER_NUMERIC, Feat
 from movierec.fsutil import atomic_directory, file_digest
 from movierec.models.final_score import FinalScorer
 from movierec.models.live_weight import LiveWeight
+from movierec.models.recent_popularity import RecentPopularity
 from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
 
 SCHEMA_VERSION = 3  # 3: the ranker graph takes one user row for many movie rows
@@ -518,6 +519,7 @@ def check_consistency(bundle: Bundle) -> None:
     if live is not None and not 0 < live.pooled_width < dim:
         refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
     transition_term(bundle)
+    popularity_term(bundle)
     _probe(bundle, dim)
 
 
@@ -536,6 +538,15 @@ def transition_term(bundle: Bundle) -> TransitionTerm | None:
         return TransitionTerm(bundle.peers[TransitionRetriever.name], weight)
     except (ValueError, TypeError, AttributeError) as exc:
         raise BundleError(f"{bundle.path / MANIFEST}: config: unusable transition term ({exc})") from exc
+
+
+def popularity_term(bundle: Bundle) -> RecentPopularity | None:
+    """The recent-popularity term the bundle's config weighs (None at weight 0 or for older bundles); BundleError when
+    the weight is unusable."""
+    try:
+        return RecentPopularity.from_config(bundle.manifest.get("config") or {}, bundle.space)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BundleError(f"{bundle.path / MANIFEST}: config: unusable recent-popularity term ({exc})") from exc
 
 
 def _probe(bundle: Bundle, dim: int) -> None:
@@ -593,5 +604,6 @@ def recommender_from_bundle(bundle: Bundle):
         peers=bundle.peers,
         live_weight=LiveWeight.from_config(bundle.manifest.get("config") or {}),
         transitions=transition_term(bundle),
+        popularity=popularity_term(bundle),
     )
     return recommender

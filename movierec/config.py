@@ -105,6 +105,15 @@ class TransitionConfig:
 
 
 @dataclass(frozen=True)
+class PopularityConfig:
+    """The recent-popularity term of the served retrieval score (movierec.models.recent_popularity): for a user
+    without live ratings, weight times log(1 + each movie's rating count in the training period's last recent_days
+    days) is added to the towers' score; weight 0 leaves it out."""
+
+    weight: float = 0.04  # chosen on a validation period cut from the training period (README)
+
+
+@dataclass(frozen=True)
 class RankingConfig:
     """DNN rating ranker on top of the tower vectors."""
 
@@ -134,6 +143,7 @@ class TrainConfig:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     sequence: SequenceConfig = field(default_factory=SequenceConfig)
     transitions: TransitionConfig = field(default_factory=TransitionConfig)
+    popularity: PopularityConfig = field(default_factory=PopularityConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)
 
     def to_dict(self) -> dict:
@@ -147,6 +157,7 @@ class TrainConfig:
         sequence_data.setdefault("live_weight", sequence_data.get("weight", SequenceConfig.weight))  # nor live weight
         sequence = SequenceConfig(**sequence_data)
         transitions = TransitionConfig(**data.pop("transitions", {"weight": 0.0}))  # older bundles: no such term
+        popularity = PopularityConfig(**data.pop("popularity", {"weight": 0.0}))  # nor this one
         ranking_data = dict(data.pop("ranking", {}))
         for key in ("units", "dropouts"):
             if key in ranking_data:
@@ -157,6 +168,7 @@ class TrainConfig:
             retrieval=retrieval,
             sequence=sequence,
             transitions=transitions,
+            popularity=popularity,
             ranking=RankingConfig(**ranking_data),
             **data,
         )

@@ -20,6 +20,7 @@ from movierec.features.pairs import RANKER_USER_KEYS, ranking_inputs
 from movierec.features.space import FeatureSpace
 from movierec.models.final_score import FinalScorer
 from movierec.models.live_weight import LiveWeight
+from movierec.models.recent_popularity import RecentPopularity
 from movierec.retrievers.history import HistoryBatch
 from movierec.retrievers.transitions import TransitionTerm
 from movierec.search import SearchResult, TitleIndex
@@ -94,7 +95,8 @@ class Recommender:
     description: the dataset's (a bundle's description); its liked_threshold picks the "because you liked" movies,
     its genres name the columns of space.movie_genres. peers: fitted movierec.retrievers.Retriever by name, servable
     instead of the two stages. live_weight: the sequence branch's weight for users with live ratings (None: the
-    trained weight for everyone). transitions: the transition term retrieval adds (None: the towers alone).
+    trained weight for everyone). transitions: the transition term retrieval adds for users with live ratings,
+    popularity the recent-popularity term for the others (None: the towers alone).
     """
 
     def __init__(
@@ -111,10 +113,12 @@ class Recommender:
         peers: dict | None = None,
         live_weight: LiveWeight | None = None,
         transitions: TransitionTerm | None = None,
+        popularity: RecentPopularity | None = None,
     ):
         self.space = space
         self.live_weight = live_weight
         self.transitions = transitions
+        self.popularity = popularity
         self.description = description
         self.final_scorer = final_scorer
         self.peers: dict = dict(peers or {})
@@ -156,11 +160,13 @@ class Recommender:
     def retrieval_scores(self, user_vectors: np.ndarray, live, recent: HistoryBatch | None) -> np.ndarray:
         """(users, catalogue) retrieval scores: the served vectors' dot product with the movie vectors, with the live
         weight and the transition term of the user's latest ratings (`recent`: one history per user, oldest first) for
-        users with live ratings; a user forecast from the training period gets neither."""
+        users with live ratings; a user forecast from the training period gets the recent-popularity term instead."""
         live = np.asarray(live, dtype=bool)
         scores = self.retrieval_vectors(user_vectors, live) @ self.movie_vectors.T
         if self.transitions is not None and recent is not None and live.any():
             scores += self.transitions.scores(recent) * live[:, None]
+        if self.popularity is not None and not live.all():
+            scores += self.popularity.scores(live)
         return scores
 
     def predict_ratings(self, user_inputs: dict, user_vectors: np.ndarray, movie_rows, batch_size: int = 65536):

@@ -255,7 +255,10 @@ class Recommendation(BaseModel):
         "retrieval softmax and the ranker's calibrated rating; a peer method: its own score"
     )
     predicted_rating: float = Field(description="the ranker's predicted rating (1-5), whichever model chose the movie")
-    retrieval_score: float = Field(description="two_stage: cosine of user and movie vectors; a peer method: its score")
+    retrieval_score: float = Field(
+        description="two_stage: the user and movie vectors' dot product, plus the transition term for a user with live "
+        "ratings or the recent-popularity term for one without; a peer method: its score"
+    )
     because: MovieRef | None = Field(description="highly rated movie in the history closest to this one")
 
 

@@ -80,6 +80,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         "0 (0: none)",
     )
     parser.add_argument(
+        "--popularity-weight",
+        type=float,
+        default=defaults.popularity.weight,
+        help="weight of the recent-popularity term (log(1 + each movie's ratings in the training period's last "
+        "recent days)) in the retrieval score of users without live ratings, at least 0 (0: none)",
+    )
+    parser.add_argument(
         "--peers",
         nargs="+",
         default=None,
@@ -101,6 +108,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         parser.error(f"--live-weight must be in [0, 1], got {args.live_weight}")
     if not 0.0 <= args.transition_weight < float("inf"):
         parser.error(f"--transition-weight must be a number at least 0, got {args.transition_weight}")
+    if not 0.0 <= args.popularity_weight < float("inf"):
+        parser.error(f"--popularity-weight must be a number at least 0, got {args.popularity_weight}")
     peers = None
     if args.peers is not None:
         peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
@@ -128,6 +137,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
             epochs=args.sequence_epochs,
         ),
         transitions=dataclasses.replace(defaults.transitions, weight=args.transition_weight),
+        popularity=dataclasses.replace(defaults.popularity, weight=args.popularity_weight),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
     return args, cfg
@@ -159,6 +169,7 @@ def run(
     from movierec.models.export import to_onnx
     from movierec.models.live_weight import LiveWeight
     from movierec.models.ranking import inference_ranker
+    from movierec.models.recent_popularity import RecentPopularity
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
     from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
@@ -225,6 +236,7 @@ def run(
             description=data.description,
             live_weight=LiveWeight.from_config(cfg.to_dict()),
             transitions=transitions,
+            popularity=RecentPopularity.from_config(cfg.to_dict(), space),
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}

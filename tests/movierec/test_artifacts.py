@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.artifacts import CURRENT, load_bundle, read_manifest, resolve_bundle
+from movierec.artifacts import CURRENT, load_bundle, read_manifest, recommender_from_bundle, resolve_bundle
 from movierec.errors import BundleError
 from tests.helpers import replace_part, resave_bundle
 
@@ -207,6 +207,26 @@ def test_transition_terms_the_bundle_cannot_serve(folder, transitions, match):
             manifest["files"].pop("peers/transitions.npz")
         manifest["config"]["transitions"].update(transitions)
     one_line_refusal(folder, match)
+
+
+@pytest.mark.parametrize(
+    ("popularity", "match"),
+    [
+        ({"weight": -1.0}, "unusable recent-popularity term .*must be a positive number"),
+        ({"weight": "high"}, "unusable recent-popularity term"),
+    ],
+)
+def test_recent_popularity_terms_the_bundle_cannot_serve(folder, popularity, match):
+    with edited_manifest(folder) as manifest:
+        manifest["config"]["popularity"].update(popularity)
+    one_line_refusal(folder, match)
+
+
+def test_bundle_without_a_recent_popularity_term_loads_without_it(folder):
+    """As bundles written before the term: no popularity entry in their config."""
+    with edited_manifest(folder) as manifest:
+        del manifest["config"]["popularity"]
+    assert recommender_from_bundle(load_bundle(folder)).popularity is None
 
 
 def test_users_table_of_another_dataset(folder):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from movierec.artifacts import load_bundle, recommender_from_bundle
+from movierec.config import TrainConfig
 from movierec.retrievers.history import HistoryBatch
 
 
@@ -109,13 +110,14 @@ def test_users_with_live_ratings_are_retrieved_with_the_live_weight(rec):
 def test_retrieval_adds_the_transition_term_of_live_users_latest_ratings(rec):
     """The bundle's transition term (its saved transitions peer, weighted) is added to the towers' score of a user
     with live ratings: their latest ratings lift what followed them in training. A user forecast from the training
-    period gets the towers' score alone."""
+    period gets the recent-popularity term instead."""
     assert rec.transitions is not None and rec.transitions.retriever is rec.peers["transitions"]
     uid = warm_user(rec)
     plain = rec.known_user(uid)
     top = rec.recommend(plain, 50, 10)
     rows = rec.space.catalog_rows([r.movie_id for r in top])
-    np.testing.assert_allclose([r.retrieval_score for r in top], (rec.movie_vectors @ plain.vector[0])[rows], atol=1e-5)
+    forecast = rec.movie_vectors @ plain.vector[0] + rec.popularity.scores([False])[0]
+    np.testing.assert_allclose([r.retrieval_score for r in top], forecast[rows], atol=1e-5)
     rated = set(plain.history_rows.tolist())
     unseen = [m for m in rec.movies["movie_id"] if rec.space.catalog_rows([m])[0] not in rated][:2]
     user = rec.known_user(uid, live=[(m, 4.0) for m in unseen])
@@ -126,4 +128,26 @@ def test_retrieval_adds_the_transition_term_of_live_users_latest_ratings(rec):
         2, np.zeros(len(user.history_rows), np.int64), user.history_rows, user.history_ratings
     ))  # fmt: skip
     np.testing.assert_allclose(both[0], towers + term, atol=1e-5)
-    np.testing.assert_allclose(both[1], rec.movie_vectors @ user.vector[0], atol=1e-5)  # not live: no term
+    not_live = rec.movie_vectors @ user.vector[0] + rec.popularity.scores([False])[0]  # no transition term
+    np.testing.assert_allclose(both[1], not_live, atol=1e-5)
+
+
+def test_users_forecast_from_the_training_period_get_the_recent_popularity_term(rec):
+    """A dataset user with no live ratings and a new user with none get weight x log(1 + recent count) added to the
+    towers' score; once a user has live ratings the term is gone."""
+    assert rec.popularity is not None and rec.popularity.weight == TrainConfig().popularity.weight
+    recent = rec.space.movie_statistic("log_count_recent")
+    assert recent.max() > 0
+    term = rec.popularity.weight * np.where(recent < 1e-4, 0.0, recent)
+    uid = warm_user(rec)
+    for user in (rec.known_user(uid), rec.new_user("F", 25, 12)):
+        assert not user.live
+        scores = rec.retrieval_scores(user.vector, [False], None)[0]
+        np.testing.assert_allclose(scores, rec.movie_vectors @ user.vector[0] + term, atol=1e-5)
+        top = rec.recommend(user, 50, 10)
+        rows = rec.space.catalog_rows([r.movie_id for r in top])
+        np.testing.assert_allclose([r.retrieval_score for r in top], scores[rows], atol=1e-5)
+    live = rec.new_user("F", 25, 12, [(int(rec.movies["movie_id"].iloc[0]), 4.0)])
+    towers = rec.movie_vectors @ rec.live_weight.rescale(live.vector, [True])[0]
+    scores = rec.retrieval_scores(live.vector, [True], one_history(live))[0]
+    np.testing.assert_allclose(scores, towers + rec.transitions.scores(one_history(live))[0], atol=1e-5)

@@ -111,6 +111,18 @@ def test_cli_transition_weight_below_zero_or_not_finite_is_a_clear_error(weight,
     assert "--transition-weight must be a number at least 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("weight", ["-0.1", "inf", "nan"])
+def test_cli_popularity_weight_below_zero_or_not_finite_is_a_clear_error(weight, capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--popularity-weight", weight])
+    assert "--popularity-weight must be a number at least 0" in capsys.readouterr().err
+
+
+def test_cli_popularity_weight_reaches_the_config():
+    assert train_cli.parse_args(["--popularity-weight", "0"])[1].popularity.weight == 0.0
+    assert train_cli.parse_args([])[1].popularity == TrainConfig().popularity
+
+
 def test_cli_transition_weight_reaches_the_config():
     assert train_cli.parse_args(["--transition-weight", "0"])[1].transitions.weight == 0.0
     assert train_cli.parse_args([])[1].transitions == TrainConfig().transitions

@@ -140,7 +140,8 @@ dataset = api.or_trouble(api.get, "/vocabulary").get("dataset", "ml-1m")
 st.markdown(
     f"Movie suggestions learned from the **MovieLens** ratings dataset `{dataset}`. Two steps: the first picks a few "
     "hundred candidates from the whole catalogue by comparing a profile of you (your ratings, and your age, gender "
-    "and occupation where the dataset has them) with a profile of each movie; the second predicts your rating of "
+    "and occupation where the dataset has them) with a profile of each movie, adding what usually follows the movies "
+    "you rated last once you rate, and what people were rating lately until then; the second predicts your rating of "
     "each candidate and orders them by how likely you are to watch and like them next."
 )
 st.caption(

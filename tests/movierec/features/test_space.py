@@ -89,6 +89,21 @@ def test_movie_features(fitted, synthetic_data):
     assert 0.0 <= year[no_year_row] <= 1.0  # missing year imputed with the median
 
 
+@pytest.mark.parametrize("days", [30.0, 0.5])
+def test_movie_statistic_undoes_the_scaling(fitted, synthetic_data, days):
+    split, _ = fitted
+    train = split.train
+    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=12, recent_days=days)
+    recent = train.loc[train["timestamp"] > train["timestamp"].max() - days * 86400]
+    counts = recent.groupby("movie_id").size()
+    expected = np.zeros(space.n_catalog)
+    expected[space.catalog_rows(counts.index.to_numpy())] = np.log1p(counts.to_numpy())
+    assert expected.max() > 0
+    np.testing.assert_allclose(space.movie_statistic("log_count_recent"), expected, atol=1e-5)
+    with pytest.raises(KeyError, match="no movie statistic 'rank'; the feature space holds log_count, "):
+        space.movie_statistic("rank")
+
+
 def test_unknown_ids_are_refused_with_names(fitted):
     _, space = fitted
     with pytest.raises(KeyError, match="user_id 99999"):

@@ -80,18 +80,12 @@ def streaming_lines(m: dict) -> list[str]:
     ]
     lines += _hit_header("list", 10, "events")
     labels = {"retrieval": "retrieval order (two-tower)", "two_stage": "two-stage list", "popularity_all": "popularity"}
-    for table, where in (("all_events", "all events"), ("sample_events", "sample")):
-        if table == "sample_events" and sample["kind"] == "all":
-            rows = {"two_stage": st[table]["two_stage"]}  # the other rows equal the all-events ones
-        else:
-            rows = st[table]
+    places = {"all_events": "all events", "sample_events": "sample"}
+    for table, rows in _streaming_tables(st):
+        where = places.get(table) or f"sample, rated {st['liked_threshold']:g}+"
         for name, row in rows.items():
             lines.append(f"| {labels.get(name, name)}, {where} | {row['events']:,} | {_hit_columns(row, 10)} |")
-    liked = st.get("liked_sample_events")  # absent from reports written before it was measured
-    if liked:
-        where = f"sample, rated {st['liked_threshold']:g}+"
-        for name, row in liked.items():
-            lines.append(f"| {labels.get(name, name)}, {where} | {row['events']:,} | {_hit_columns(row, 10)} |")
+    if st.get("liked_sample_events"):
         lines += [
             "",
             f"The last rows keep the sampled events whose rating was {st['liked_threshold']:g} or more. Every "
@@ -101,6 +95,20 @@ def streaming_lines(m: dict) -> list[str]:
     if "seconds" in st:
         lines += ["", f"Streaming evaluation time: {st['seconds']:.1f} s."]
     return lines
+
+
+def _streaming_tables(st: dict) -> list[tuple[str, dict]]:
+    """(table, rows) of the streaming metrics in report order: every event; the sample (its two-stage row alone when
+    the sample is every event, the other rows being the all-events ones); the sample's liked events (absent from
+    reports written before they were measured)."""
+    sample = st["sample_events"]
+    tables = [
+        ("all_events", st["all_events"]),
+        ("sample_events", sample if st["two_stage_events"]["kind"] == "sample" else {"two_stage": sample["two_stage"]}),
+    ]
+    if st.get("liked_sample_events"):
+        tables.append(("liked_sample_events", st["liked_sample_events"]))
+    return tables
 
 
 def _live_note(st: dict) -> str:
@@ -359,16 +367,10 @@ def summary_lines(metrics: dict) -> list[str]:
         live = "" if st.get("live_weight") is None else f"; live weight {st['live_weight']:g}"
         lines += [f"streaming ({st['events']['all']:,} events; two-stage on {how}{live}; {st.get('seconds', 0):.1f}s)"]
         lines += [head]
-        for table, where in (("all_events", "all"), ("sample_events", "sample")):
-            rows = (
-                st[table]
-                if table == "all_events" or sample["kind"] == "sample"
-                else {"two_stage": st[table]["two_stage"]}
-            )
+        places = {"all_events": "all", "sample_events": "sample"}
+        for table, rows in _streaming_tables(st):
+            where = places.get(table) or f"sample rated {st['liked_threshold']:g}+"
             lines += [row(f"{name}, {where}", r) for name, r in rows.items()]
-        if st.get("liked_sample_events"):
-            where = f"sample rated {st['liked_threshold']:g}+"
-            lines += [row(f"{name}, {where}", r) for name, r in st["liked_sample_events"].items()]
         ref = REFERENCE_FIGURES
         if has_reference(metrics):
             lines += [

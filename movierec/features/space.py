@@ -179,11 +179,11 @@ class FeatureSpace:
     def movie_statistic(self, name: str) -> np.ndarray:
         """One training-period statistic per catalogue row in its own units (e.g. log_count_recent: log(1 + rating
         count in the last recent_days days)), undoing the standard scaling of movie_numeric."""
-        columns = self.scalers["movie_numeric"]["columns"]
+        scaler = self.scalers["movie_numeric"]
+        columns = scaler["columns"]
         if name not in columns:
             raise KeyError(f"no movie statistic {name!r}; the feature space holds {', '.join(columns)}")
         i = columns.index(name)
-        scaler = self.scalers["movie_numeric"]
         return self.movie_numeric[:, 1 + i].astype(np.float64) * scaler["scale"][i] + scaler["mean"][i]
 
     def movie_inputs(self, catalog_rows: np.ndarray) -> dict[str, np.ndarray]:

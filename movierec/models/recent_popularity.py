@@ -27,6 +27,7 @@ class RecentPopularity:
             raise ValueError("recent-popularity log counts must be one finite, non-negative value per movie")
         # a count of 0 comes back from the feature space's float32 scaling as a few 1e-7 either side of 0
         object.__setattr__(self, "log_counts", np.where(counts < 1e-4, 0.0, counts).astype(np.float32))
+        object.__setattr__(self, "_row", self.weight * self.log_counts)  # what a forecast user's scores gain
 
     @classmethod
     def from_config(cls, config: dict, space) -> RecentPopularity | None:
@@ -40,4 +41,4 @@ class RecentPopularity:
     def scores(self, live: np.ndarray) -> np.ndarray:
         """(users, catalogue) term: weight x log counts for the users not live, 0 for the live ones."""
         forecast = ~np.asarray(live, dtype=bool)
-        return (self.weight * self.log_counts)[None, :] * forecast[:, None].astype(np.float32)
+        return self._row[None, :] * forecast[:, None].astype(np.float32)

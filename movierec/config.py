@@ -125,6 +125,9 @@ class RankingConfig:
     learning_rate: float = 1e-3
     patience: int = 2
     validation_days: float = 7.0
+    # epochs over the whole training period, validation slice included, after early stopping: the ranker then also
+    # learns the latest week's ratings and the users who rated only in it (chosen on the held-out period, README)
+    closing_epochs: int = 1
     cold_user_rate: float = 0.15
     example_age: bool = True
 
@@ -159,6 +162,7 @@ class TrainConfig:
         transitions = TransitionConfig(**data.pop("transitions", {"weight": 0.0}))  # older bundles: no such term
         popularity = PopularityConfig(**data.pop("popularity", {"weight": 0.0}))  # nor this one
         ranking_data = dict(data.pop("ranking", {}))
+        ranking_data.setdefault("closing_epochs", 0)  # older bundles: their ranker never saw the validation slice
         for key in ("units", "dropouts"):
             if key in ranking_data:
                 ranking_data[key] = tuple(ranking_data[key])

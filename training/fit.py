@@ -148,7 +148,12 @@ def fit_ranker(
     description: DatasetDescription = ML1M_DESCRIPTION,
 ):
     """The ranker (its output clipped to the description's rating scale) and the FinalScorer (its "liked" is the
-    description's liked_threshold), fitted on the training period with a validation slice cut from its end."""
+    description's liked_threshold), fitted on the training period with a validation slice cut from its end.
+
+    Early stopping and the scorer's calibration use that slice; then closing_epochs more epochs over the whole period
+    (slice included, at the best epoch's learning rate) let the ranker learn the latest ratings and the ids of users
+    who rated only in that slice, who would otherwise keep untrained embeddings.
+    """
     kc = cfg.ranking
     keras.utils.set_random_seed(cfg.seed + 1)
     fit_part, val_part = time_validation_split(train, kc.validation_days)
@@ -192,15 +197,30 @@ def fit_ranker(
     )
     best = int(np.argmin(history.history["val_rmse"]))
     predicted = np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
-    scorer = FinalScorer.fit(
+    scorer = FinalScorer.fit(  # on predictions for ratings the ranker has not learnt from
         cfg.retrieval.temperature, predicted, val_part["rating"].to_numpy(), description.liked_threshold
     )
+    if kc.closing_epochs > 0 and len(val_part):  # then the validation slice too: the latest ratings and their users
+        rates = history.history.get("learning_rate", [kc.learning_rate] * (best + 1))  # the rate of its best epoch
+        model.compile(optimizer=keras.optimizers.Adam(float(rates[best])), loss="mse")
+        every_batch = RankingBatches(
+            space,
+            train,
+            kc.batch_size,
+            cfg.seed,
+            kc.cold_user_rate,
+            user_vectors,
+            vectors,
+            use_example_age=kc.example_age,
+        )
+        model.fit(every_batch, epochs=kc.closing_epochs, callbacks=[keep_freed_memory_callback()], verbose=verbose)
     return (
         model,
         scorer,
         {
             "best_epoch": best + 1,
-            "val_rmse": float(history.history["val_rmse"][best]),
+            "val_rmse": float(history.history["val_rmse"][best]),  # before the closing epochs, which learn from it
             "validation_ratings": int(len(val_part)),
+            "closing_epochs": kc.closing_epochs,
         },
     )

@@ -212,7 +212,10 @@ def run(
         )
         trained_ranker = ranker
         ranker = served_ranker(ranker, vectors.shape[1], sequence is not None, cfg)
-        print(f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}")
+        print(
+            f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}, "
+            f"then {ranking_info['closing_epochs']} closing epoch(s) over the whole training period"
+        )
     with stage("onnx export", timings):
         onnx_models = {  # the ranker in its inference form: the same predictions from fewer operations
             "user_tower": to_onnx(retrieval.user_tower),

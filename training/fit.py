@@ -162,6 +162,19 @@ def fit_ranker(
     def user_vectors(inputs):
         return user_fn(inputs).numpy()
 
+    def training_batches(ratings: pd.DataFrame) -> RankingBatches:
+        """Shuffled training batches of these ratings, with the configured unknown-user rate."""
+        return RankingBatches(
+            space,
+            ratings,
+            kc.batch_size,
+            cfg.seed,
+            kc.cold_user_rate,
+            user_vectors,
+            vectors,
+            use_example_age=kc.example_age,
+        )
+
     model = build_ranking_model(
         space.vocab_sizes,
         vectors.shape[1],
@@ -174,16 +187,7 @@ def fit_ranker(
         loss="mse",
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-    fit_batches = RankingBatches(
-        space,
-        fit_part,
-        kc.batch_size,
-        cfg.seed,
-        kc.cold_user_rate,
-        user_vectors,
-        vectors,
-        use_example_age=kc.example_age,
-    )
+    fit_batches = training_batches(fit_part)
     val_batches = RankingBatches(
         space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, shuffle=False, use_example_age=kc.example_age
     )
@@ -203,17 +207,9 @@ def fit_ranker(
     if kc.closing_epochs > 0 and len(val_part):  # then the validation slice too: the latest ratings and their users
         rates = history.history.get("learning_rate", [kc.learning_rate] * (best + 1))  # the rate of its best epoch
         model.compile(optimizer=keras.optimizers.Adam(float(rates[best])), loss="mse")
-        every_batch = RankingBatches(
-            space,
-            train,
-            kc.batch_size,
-            cfg.seed,
-            kc.cold_user_rate,
-            user_vectors,
-            vectors,
-            use_example_age=kc.example_age,
+        model.fit(
+            training_batches(train), epochs=kc.closing_epochs, callbacks=[keep_freed_memory_callback()], verbose=verbose
         )
-        model.fit(every_batch, epochs=kc.closing_epochs, callbacks=[keep_freed_memory_callback()], verbose=verbose)
     return (
         model,
         scorer,

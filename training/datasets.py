@@ -6,6 +6,7 @@ PyDatasets for the pooled retrieval towers and the ranker, and the causal window
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -98,11 +99,46 @@ class RetrievalBatches(_RatingBatches):
         return self._user_inputs(idx, cold), self.targets[idx], self.weights[idx]
 
 
+class RankerRows(NamedTuple):
+    """Each rating row's ranker user inputs (RANKER_USER_KEYS) and frozen user-tower vector ("vector"), as a known
+    user and (None: not computed) as an unknown one, in the order of the ratings frame they were computed for."""
+
+    known: dict[str, np.ndarray]
+    cold: dict[str, np.ndarray] | None
+
+    @classmethod
+    def compute(
+        cls, space, ratings: pd.DataFrame, user_vectors_fn, cold: bool, use_example_age: bool = True, chunk: int = 8192
+    ) -> RankerRows:
+        rows = _RatingBatches(space, ratings, chunk, 0, shuffle=False, use_example_age=use_example_age)
+
+        def per_row(as_unknown: bool) -> dict[str, np.ndarray]:
+            parts = []
+            for start in range(0, rows.n, chunk):
+                idx = np.arange(start, min(start + chunk, rows.n))
+                inputs = rows._user_inputs(idx, np.full(len(idx), as_unknown))
+                vectors = np.asarray(user_vectors_fn(inputs), dtype=np.float32)
+                parts.append({**{key: inputs[key] for key in RANKER_USER_KEYS}, "vector": vectors})
+            return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+        return cls(per_row(False), per_row(True) if cold else None)
+
+    def take(self, positions: np.ndarray, cold: bool = True) -> RankerRows:
+        """The rows at these positions of the ratings frame (a part of it, in the part's order); cold=False leaves
+        the unknown-user rows out."""
+
+        def cut(values):
+            return None if values is None else {key: value[positions] for key, value in values.items()}
+
+        return RankerRows(cut(self.known), cut(self.cold) if cold else None)
+
+
 class RankingBatches(_RatingBatches):
     """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating).
 
     The tower is frozen, so each row's ranker user inputs and vector as a known user and (with a cold rate) as an
-    unknown one are computed once, in row order; every epoch then only picks, per row, what its seeded draw asks for.
+    unknown one are computed once (RankerRows, which may be given: computed once for a whole period and cut for its
+    parts); every epoch then only picks, per row, what its seeded draw asks for.
     """
 
     def __init__(
@@ -116,24 +152,18 @@ class RankingBatches(_RatingBatches):
         movie_vectors,
         shuffle=True,
         use_example_age=True,
+        rows: RankerRows | None = None,
     ):
         super().__init__(space, ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
         self.cold_rate = cold_rate
         self.movie_vectors = movie_vectors
         self.rows = space.catalog_rows(self.movies)
         self.ratings = ratings["rating"].to_numpy().astype(np.float32)
-        self.known = self._per_row(user_vectors_fn, cold=False)
-        self.cold = self._per_row(user_vectors_fn, cold=True) if cold_rate > 0 else None
-
-    def _per_row(self, user_vectors_fn, cold: bool, chunk: int = 8192) -> dict[str, np.ndarray]:
-        """Every row's ranker user inputs (RANKER_USER_KEYS) and tower vector ("vector"), as a known or unknown user."""
-        parts = []
-        for start in range(0, self.n, chunk):
-            idx = np.arange(start, min(start + chunk, self.n))
-            inputs = self._user_inputs(idx, np.full(len(idx), cold))
-            vectors = np.asarray(user_vectors_fn(inputs), dtype=np.float32)
-            parts.append({**{key: inputs[key] for key in RANKER_USER_KEYS}, "vector": vectors})
-        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        if rows is None:
+            rows = RankerRows.compute(space, ratings, user_vectors_fn, cold_rate > 0, use_example_age)
+        if len(rows.known["vector"]) != self.n or (cold_rate > 0 and rows.cold is None):
+            raise ValueError("the precomputed ranker rows do not match these ratings and cold rate")
+        self.known, self.cold = rows.known, rows.cold
 
     def __getitem__(self, index):
         idx, rng = self._batch(index)
@@ -158,7 +188,8 @@ def recency_weights(timestamps: np.ndarray, cutoff: int, half_life_days: float, 
 
 
 def retrieval_examples(space, windows: Windows, cfg, seed: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    """(inputs, targets (W, L + 1, 2): next and later catalogue rows, weights (W, L + 1)) for the sequence model.
+    """(inputs, targets (W, L + 1, 2): next and later catalogue rows, weights (W, L + 1)) for the sequence model;
+    with cfg.mask_rated a third channel, the movie each position is the state after (losses.NextAndLaterLoss).
 
     A share of windows (cfg.cold_user_rate) drops the user id, which trains the unknown-user index; each position
     is told its target's age before the cut-off (serving asks for "now", age 0); recency weights favour targets
@@ -174,4 +205,5 @@ def retrieval_examples(space, windows: Windows, cfg, seed: int) -> tuple[dict, n
     weights[valid] = recency_weights(
         windows.target_time[valid], space.cutoff_timestamp, cfg.recency_half_life_days, cfg.recency_floor
     )
-    return inputs, np.stack([windows.targets, windows.future], axis=-1).astype(np.int32), weights
+    channels = [windows.targets, windows.future] + ([windows.rated] if cfg.mask_rated else [])
+    return inputs, np.stack(channels, axis=-1).astype(np.int32), weights

@@ -24,7 +24,14 @@ from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
-from training.datasets import RankingBatches, RetrievalBatches, WindowBatches, recency_weights, retrieval_examples
+from training.datasets import (
+    RankerRows,
+    RankingBatches,
+    RetrievalBatches,
+    WindowBatches,
+    recency_weights,
+    retrieval_examples,
+)
 from training.memory import keep_freed_memory_callback
 
 
@@ -129,12 +136,18 @@ def movie_vectors(movie_tower, space) -> np.ndarray:
     return fn(space.movie_inputs(np.arange(space.n_catalog))).numpy().astype(np.float32)
 
 
-def time_validation_split(train: pd.DataFrame, days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit/validation slices of the training period: validation is its last `days` days (never the test set)."""
-    is_val = in_last_days(train["timestamp"], days)
+def validation_rows(train: pd.DataFrame, days: float) -> np.ndarray:
+    """Which rows of the training period are its validation slice: its last `days` days (never the test set)."""
+    is_val = np.asarray(in_last_days(train["timestamp"], days))
     if is_val.all() or not is_val.any():  # too short a period: the chronologically last 10% instead
         cut = int(len(train) * 0.9)
         is_val = np.arange(len(train)) >= cut
+    return is_val
+
+
+def time_validation_split(train: pd.DataFrame, days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fit/validation slices of the training period (validation_rows)."""
+    is_val = validation_rows(train, days)
     return train.loc[~is_val], train.loc[is_val]
 
 
@@ -156,13 +169,18 @@ def fit_ranker(
     """
     kc = cfg.ranking
     keras.utils.set_random_seed(cfg.seed + 1)
-    fit_part, val_part = time_validation_split(train, kc.validation_days)
+    is_val = validation_rows(train, kc.validation_days)
+    fit_part, val_part = train.loc[~is_val], train.loc[is_val]
     user_fn = compile_model(user_tower)
 
     def user_vectors(inputs):
         return user_fn(inputs).numpy()
 
-    def training_batches(ratings: pd.DataFrame) -> RankingBatches:
+    # every training row's inputs and frozen-tower vectors, computed once for the fit part, the slice and the closing
+    # epochs over both
+    every_row = RankerRows.compute(space, train, user_vectors, kc.cold_user_rate > 0, kc.example_age)
+
+    def training_batches(ratings: pd.DataFrame, rows: RankerRows) -> RankingBatches:
         """Shuffled training batches of these ratings, with the configured unknown-user rate."""
         return RankingBatches(
             space,
@@ -173,6 +191,7 @@ def fit_ranker(
             user_vectors,
             vectors,
             use_example_age=kc.example_age,
+            rows=rows,
         )
 
     model = build_ranking_model(
@@ -187,9 +206,10 @@ def fit_ranker(
         loss="mse",
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-    fit_batches = training_batches(fit_part)
+    fit_batches = training_batches(fit_part, every_row.take(np.flatnonzero(~is_val)))
+    val_rows = every_row.take(np.flatnonzero(is_val), cold=False)
     val_batches = RankingBatches(
-        space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, shuffle=False, use_example_age=kc.example_age
+        space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, False, kc.example_age, rows=val_rows
     )
     callbacks = [
         keep_freed_memory_callback(),
@@ -208,7 +228,10 @@ def fit_ranker(
         rates = history.history.get("learning_rate", [kc.learning_rate] * (best + 1))  # the rate of its best epoch
         model.compile(optimizer=keras.optimizers.Adam(float(rates[best])), loss="mse")
         model.fit(
-            training_batches(train), epochs=kc.closing_epochs, callbacks=[keep_freed_memory_callback()], verbose=verbose
+            training_batches(train, every_row),
+            epochs=kc.closing_epochs,
+            callbacks=[keep_freed_memory_callback()],
+            verbose=verbose,
         )
     return (
         model,

@@ -28,6 +28,7 @@ class Windows:
     targets: np.ndarray  # (windows, L + 1) catalogue rows or IGNORED
     target_time: np.ndarray  # (windows, L + 1) timestamp of each target (0 where IGNORED)
     future: np.ndarray  # (windows, L + 1) catalogue row of a random later rating of the user (from the target on)
+    rated: np.ndarray  # (windows, L + 1) catalogue row of the rating each position is the state after, else IGNORED
     rating_window: np.ndarray  # per training rating
     rating_position: np.ndarray  # per training rating
 
@@ -77,6 +78,9 @@ def training_windows(space: FeatureSpace, ratings: pd.DataFrame, length: int | N
     targets[first, user_pos[first]] = rows[base[first]]
     target_time[first, user_pos[first]] = times[base[first]]
 
+    rated = np.full((len(end), length + 1), IGNORED, np.int64)  # position L - j is the state after slot j's rating
+    rated[:, length - np.arange(length)] = np.where(held, rows[at], IGNORED)
+
     # a random rating of the user's from the target on (the target itself included): the longer-term taste
     rng = np.random.default_rng(seed)
     target_offset = np.full(targets.shape, -1, np.int64)
@@ -108,4 +112,4 @@ def training_windows(space: FeatureSpace, ratings: pd.DataFrame, length: int | N
         hist_r,
         np.zeros(len(end), np.float32),
     )
-    return Windows(inputs, targets, target_time, future, rating_window, rating_position)
+    return Windows(inputs, targets, target_time, future, rated, rating_window, rating_position)

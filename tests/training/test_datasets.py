@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
 
 from movierec.data.split import chronological_split
 from movierec.features.pairs import ranking_inputs
 from movierec.features.space import FeatureSpace
-from training.datasets import RankingBatches, WindowBatches
+from training.datasets import RankerRows, RankingBatches, WindowBatches
 
 
 def windows(n: int = 10, batch_size: int = 4, seed: int = 3) -> WindowBatches:
@@ -85,3 +86,20 @@ def test_ranking_batches_hold_what_building_each_batch_through_the_feature_space
             np.testing.assert_array_equal(ratings, train["rating"].to_numpy()[idx])
         batches.on_epoch_end()
     assert 0 < cold_rows < 2 * len(train)
+
+
+def test_ranker_rows_computed_once_for_a_period_are_those_of_each_part(synthetic_data):
+    """fit_ranker computes every training row's vectors once and cuts them for the fit part and the validation
+    slice: each part's rows must be what computing them for that part alone gives."""
+    train = chronological_split(synthetic_data.ratings).train
+    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=6)
+    every = RankerRows.compute(space, train, row_tower, cold=True, chunk=50)
+    late = np.flatnonzero(train["timestamp"].to_numpy() > np.quantile(train["timestamp"], 0.8))
+    part = RankerRows.compute(space, train.iloc[late], row_tower, cold=True, chunk=64)
+    taken = every.take(late)
+    for side in ("known", "cold"):
+        for key, value in getattr(part, side).items():
+            np.testing.assert_array_equal(getattr(taken, side)[key], value, err_msg=f"{side} {key}")
+    assert every.take(late, cold=False).cold is None
+    with pytest.raises(ValueError, match="do not match"):
+        RankingBatches(space, train, 64, 1, 0.3, row_tower, np.zeros((space.n_catalog, 4), np.float32), rows=taken)

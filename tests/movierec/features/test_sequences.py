@@ -64,3 +64,17 @@ def test_later_targets_come_from_the_same_users_later_ratings():
     assert (w.future[valid] >= w.targets[valid]).all()  # catalogue rows follow movie ids here: later = larger
     assert (w.future[~valid] == IGNORED).all()
     assert len(w) == 3 and w.inputs["history_movies"][0, 0] == space.movie_ids.transform([11])[0]
+
+
+def test_each_position_knows_the_movie_it_is_the_state_after(windows):
+    """rated[w, L - j] is slot j's movie (the loss leaves it out of position L - j's softmax and every later one's);
+    the user token and padding positions hold none."""
+    _, space, w = windows
+    history = w.inputs["history_movies"]
+    held = history != 0
+    rated = w.rated[:, LENGTH - np.arange(LENGTH)]  # column j: the position after slot j's rating
+    np.testing.assert_array_equal(space.movie_index[rated[held]], history[held])
+    assert (rated[~held] == IGNORED).all() and (w.rated[:, 0] == IGNORED).all()
+    # the movie a position is the state after is the one the position before it predicted, when that one predicts
+    before = w.targets[:, :-1]
+    np.testing.assert_array_equal(w.rated[:, 1:][before != IGNORED], before[before != IGNORED])

@@ -97,6 +97,24 @@ def test_next_and_later_loss_ignores_negative_targets_and_weights_the_later_one(
     np.testing.assert_allclose(per_position, [[-np.log(0.5) - 0.5 * np.log(0.25), 0.0]], rtol=1e-5)
 
 
+def test_next_and_later_loss_leaves_out_the_movies_rated_up_to_each_position():
+    """With the third channel, position t's softmax runs over the movies not rated at positions <= t."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 4, 6)).astype("float32") * 3
+    rated = np.array([[-1, 2, 5, 0], [-1, -1, 3, 1]])  # the movie each position is the state after (-1: none)
+    targets = np.array([[[2, 4], [5, 1], [0, 4], [1, 1]], [[-1, -1], [3, 0], [1, 4], [4, -1]]])
+    per_position = numpy(NextAndLaterLoss(0.5).call(np.concatenate([targets, rated[..., None]], -1), logits))
+    for b in range(2):
+        for t in range(4):
+            allowed = np.ones(6, bool)
+            allowed[[r for r in rated[b, : t + 1] if r >= 0]] = False
+            log_p = logits[b, t] - np.log(np.exp(logits[b, t][allowed]).sum())
+            want = sum(w * -log_p[r] for r, w in zip(targets[b, t], (1.0, 0.5), strict=True) if r >= 0)
+            assert per_position[b, t] == pytest.approx(want, rel=1e-4, abs=1e-5)
+    unmasked = numpy(NextAndLaterLoss(0.5).call(targets, logits))
+    assert per_position[0, 1] < unmasked[0, 1]  # position 1 leaves out movie 2: every other movie gains mass
+
+
 def test_leading_columns_and_weighted_concat():
     history = np.arange(12).reshape(2, 6)
     latest = numpy(LeadingColumns(4)(history))

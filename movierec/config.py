@@ -76,7 +76,7 @@ class SequenceConfig:
     ff_units: int = 128
     dropout: float = 0.0  # at 5 epochs the branch is still learning: dropout only slowed it (README)
     temperature: float = 0.05
-    later_weight: float = 0.5  # weight of the "a random later rating" target next to the next rating's
+    later_weight: float = 0.25  # weight of the "a random later rating" target next to the next rating's (README)
     mask_rated: bool = True  # each position's softmax leaves out the movies rated up to it (within the window)
     epochs: int = 5
     batch_size: int = 128  # windows per step

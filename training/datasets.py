@@ -152,18 +152,18 @@ class RankingBatches(_RatingBatches):
         movie_vectors,
         shuffle=True,
         use_example_age=True,
-        rows: RankerRows | None = None,
+        precomputed: RankerRows | None = None,
     ):
         super().__init__(space, ratings, batch_size, seed, shuffle=shuffle, use_example_age=use_example_age)
         self.cold_rate = cold_rate
         self.movie_vectors = movie_vectors
         self.rows = space.catalog_rows(self.movies)
         self.ratings = ratings["rating"].to_numpy().astype(np.float32)
-        if rows is None:
-            rows = RankerRows.compute(space, ratings, user_vectors_fn, cold_rate > 0, use_example_age)
-        if len(rows.known["vector"]) != self.n or (cold_rate > 0 and rows.cold is None):
+        if precomputed is None:
+            precomputed = RankerRows.compute(space, ratings, user_vectors_fn, cold_rate > 0, use_example_age)
+        if len(precomputed.known["vector"]) != self.n or (cold_rate > 0 and precomputed.cold is None):
             raise ValueError("the precomputed ranker rows do not match these ratings and cold rate")
-        self.known, self.cold = rows.known, rows.cold
+        self.known, self.cold = precomputed.known, precomputed.cold
 
     def __getitem__(self, index):
         idx, rng = self._batch(index)

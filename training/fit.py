@@ -180,7 +180,7 @@ def fit_ranker(
     # epochs over both
     every_row = RankerRows.compute(space, train, user_vectors, kc.cold_user_rate > 0, kc.example_age)
 
-    def training_batches(ratings: pd.DataFrame, rows: RankerRows) -> RankingBatches:
+    def training_batches(ratings: pd.DataFrame, precomputed: RankerRows) -> RankingBatches:
         """Shuffled training batches of these ratings, with the configured unknown-user rate."""
         return RankingBatches(
             space,
@@ -191,7 +191,7 @@ def fit_ranker(
             user_vectors,
             vectors,
             use_example_age=kc.example_age,
-            rows=rows,
+            precomputed=precomputed,
         )
 
     model = build_ranking_model(
@@ -209,7 +209,7 @@ def fit_ranker(
     fit_batches = training_batches(fit_part, every_row.take(np.flatnonzero(~is_val)))
     val_rows = every_row.take(np.flatnonzero(is_val), cold=False)
     val_batches = RankingBatches(
-        space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, False, kc.example_age, rows=val_rows
+        space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, False, kc.example_age, precomputed=val_rows
     )
     callbacks = [
         keep_freed_memory_callback(),

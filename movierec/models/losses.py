@@ -44,9 +44,10 @@ class NextAndLaterLoss(keras.losses.Loss):
         if y_true.shape[-1] == 3:
             rated = y_true[..., 2]  # (B, T): position t leaves out rated[:, s] for every s <= t
             length = ops.shape(rated)[1]
-            rows = ops.broadcast_to(rated[:, None, :], (ops.shape(rated)[0], length, length))
+            left_out = ops.broadcast_to(rated[:, None, :], (ops.shape(rated)[0], length, length))  # [b, t, s]
             earlier = ops.tril(ops.ones((length, length), dtype="bool"))[None, :, :]
-            normaliser = excluding_normaliser(y_pred, rows, ops.logical_and(earlier, ops.greater_equal(rows, 0)))
+            counted = ops.logical_and(earlier, ops.greater_equal(left_out, 0))
+            normaliser = excluding_normaliser(y_pred, left_out, counted)
         else:
             normaliser = ops.logsumexp(y_pred, axis=-1)
 

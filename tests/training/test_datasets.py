@@ -102,4 +102,6 @@ def test_ranker_rows_computed_once_for_a_period_are_those_of_each_part(synthetic
             np.testing.assert_array_equal(getattr(taken, side)[key], value, err_msg=f"{side} {key}")
     assert every.take(late, cold=False).cold is None
     with pytest.raises(ValueError, match="do not match"):
-        RankingBatches(space, train, 64, 1, 0.3, row_tower, np.zeros((space.n_catalog, 4), np.float32), rows=taken)
+        RankingBatches(
+            space, train, 64, 1, 0.3, row_tower, np.zeros((space.n_catalog, 4), np.float32), precomputed=taken
+        )

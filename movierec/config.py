@@ -139,6 +139,8 @@ class TrainConfig:
 
     seed: int = 42
     test_fraction: float = 0.2
+    # above 0: fitted and judged on the held-out period, the training period's last share (data.split.evaluation_split)
+    holdout_fraction: float = 0.0
     history_length: int = 100
     retrieve_k: int = 200
     final_k: int = 10

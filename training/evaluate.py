@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from movierec.artifacts import load_bundle, recommender_from_bundle
     from movierec.data.prepare import load_prepared
-    from movierec.data.split import chronological_split
+    from movierec.data.split import evaluation_split
     from movierec.errors import MovieRecError
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.peers import evaluate_fitted
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     cfg = bundle.manifest["config"]
-    split = chronological_split(data.ratings, cfg["test_fraction"])
+    holdout = float(cfg.get("holdout_fraction", 0.0))  # a held-out run's bundle is judged on its held-out period again
+    split = evaluation_split(data.ratings, cfg["test_fraction"], holdout)
     streaming = {
         key: value
         for key, value in (("streaming_sample", args.streaming_sample), ("streaming_seed", args.streaming_seed))
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     metrics = result["metrics"]
     metrics["dataset"] = bundle.description.name
+    metrics["holdout_fraction"] = holdout
     if bundle.peers:  # the bundle's fitted peers, on the same streaming events as the two-stage list
         metrics["peers"] = evaluate_fitted(
             bundle.peers,

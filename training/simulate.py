@@ -323,7 +323,7 @@ def run(args: argparse.Namespace) -> Path:
     """The whole simulation; returns the report folder."""
     from movierec.artifacts import read_manifest, resolve_bundle
     from movierec.data.prepare import load_prepared
-    from movierec.data.split import chronological_split
+    from movierec.data.split import evaluation_split
     from movierec.datasets.registry import DEFAULT_DATASET
     from movierec.fsutil import atomic_directory
     from training.train import data_dirs
@@ -335,7 +335,8 @@ def run(args: argparse.Namespace) -> Path:
     data = load_prepared(args.archive, *data_dirs(args.data_dir), dataset=dataset)
     if data.sha256 != manifest["data"]["archive_sha256"]:
         raise ValueError(f"the data is not the archive bundle {manifest['version']} was trained on; pass --archive")
-    split = chronological_split(data.ratings, manifest["config"]["test_fraction"])
+    config = manifest["config"]  # a held-out run's bundle replays its held-out period
+    split = evaluation_split(data.ratings, config["test_fraction"], float(config.get("holdout_fraction", 0.0)))
     events = sample_events(split.test, args.events, args.per_user, args.seed)
     arms = {int(u): arm_of(int(u), args.policies, args.salt) for u in events["user_id"].unique()}
     arm_names = [arms[int(u)] for u in events["user_id"]]

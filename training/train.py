@@ -94,6 +94,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         help="peer methods to fit, evaluate beside the two stages and save in the bundle for serving: any of "
         f"{' '.join(RETRIEVERS)}, or 'none' (default: all)",
     )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=defaults.holdout_fraction,
+        metavar="FRACTION",
+        help="fit on the training period's first part and judge on its last FRACTION (the held-out period, where "
+        "settings are chosen), never reading the test split nor the rating store; in [0, 1), default 0: the test split",
+    )
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     parser.add_argument(
         "--database-url",
@@ -110,6 +118,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         parser.error(f"--transition-weight must be a number at least 0, got {args.transition_weight}")
     if not 0.0 <= args.popularity_weight < float("inf"):
         parser.error(f"--popularity-weight must be a number at least 0, got {args.popularity_weight}")
+    if not 0.0 <= args.holdout < 1.0:
+        parser.error(f"--holdout must be at least 0 and below 1, got {args.holdout}")
     peers = None
     if args.peers is not None:
         peers = () if args.peers == ["none"] else tuple(dict.fromkeys(args.peers))
@@ -119,6 +129,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     cfg = dataclasses.replace(
         defaults,
         seed=args.seed,
+        holdout_fraction=args.holdout,
         peers=peers,
         history_length=args.history_length,
         retrieval=dataclasses.replace(
@@ -160,7 +171,7 @@ def run(
     from movierec.artifacts import save_bundle
     from movierec.data.live import LiveData, describe, fold_in
     from movierec.data.prepare import prepare_dataset
-    from movierec.data.split import chronological_split
+    from movierec.data.split import evaluation_split
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.peers import evaluate_peers
     from movierec.evaluation.report import every_method_lines, report_files
@@ -180,8 +191,12 @@ def run(
     total = time.perf_counter()
     with stage("data", timings):
         data = prepare_dataset(archive, raw_dir, processed_dir, dataset=dataset)
-        split = chronological_split(data.ratings, cfg.test_fraction)
-        print(f"{split.sizes[0]:,} train / {split.sizes[1]:,} test ratings, cut-off {split.cutoff_timestamp}")
+        split = evaluation_split(data.ratings, cfg.test_fraction, cfg.holdout_fraction)
+        judged = (
+            "held out (the training period's last part; the test split is not read)" if cfg.holdout_fraction else "test"
+        )
+        print(f"{split.sizes[0]:,} train / {split.sizes[1]:,} {judged} ratings, cut-off {split.cutoff_timestamp}")
+        live = None if cfg.holdout_fraction else live  # given after the cut-off: never part of a held-out run
         folded = fold_in(split, data.users, data.movies, live or LiveData.empty())
         split, users = folded.split, folded.users  # the archive's test split is unchanged
         print(describe(folded.summary))
@@ -243,6 +258,7 @@ def run(
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
+        metrics["holdout_fraction"] = cfg.holdout_fraction  # what was judged: the test split (0) or the held-out period
         print_summary(metrics)
     with stage("peers", timings):  # the peers' methods on the same split, protocols and streaming events
         # every method the bundle will serve has figures: the chosen peers and the transition term's matrix
@@ -325,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     from movierec.data.live import default_database_url, read_live
     from movierec.errors import MovieRecError
 
-    try:
-        live = read_live(args.database_url or default_database_url(args.data_dir))
+    try:  # live ratings come after the training cut-off: a held-out run fits on an earlier period without them
+        live = None if cfg.holdout_fraction else read_live(args.database_url or default_database_url(args.data_dir))
         run(
             cfg,
             args.archive,

@@ -35,6 +35,16 @@ def chronological_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> Sp
     return Split(train=train, test=test, cutoff_timestamp=int(train["timestamp"].iloc[-1]))
 
 
+def evaluation_split(ratings: pd.DataFrame, test_fraction: float = 0.2, holdout_fraction: float = 0.0) -> Split:
+    """The split a run is fitted and judged on: the test split, or, with holdout_fraction above 0, the held-out period:
+    the training period split again the same way, its last holdout_fraction judged as the test split is. Settings are
+    chosen there, so the test split (never read) stays an honest last measure."""
+    split = chronological_split(ratings, test_fraction)
+    if not 0.0 <= holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be at least 0 and below 1, got {holdout_fraction}")
+    return chronological_split(split.train, holdout_fraction) if holdout_fraction > 0 else split
+
+
 def in_last_days(timestamps, days: float, end: int | None = None) -> np.ndarray:
     """Which timestamps fall in the `days` days before `end` (default: the latest timestamp)."""
     timestamps = np.asarray(timestamps)

@@ -282,8 +282,15 @@ def render_markdown(result: dict, extra: dict | None = None) -> str:
     m = result["metrics"]
     c = m["counts"]
     lines = ["# Evaluation report", ""]
+    holdout = m.get("holdout_fraction") or 0.0
+    judged = (
+        f"Held-out period (the training period's last {holdout:.0%}, fitted on the part before it; the test split "
+        "was not read)"
+        if holdout
+        else "Chronological test split"
+    )
     lines += [
-        f"Chronological test split: {c['test_ratings']:,} ratings from {c['test_users']:,} users "
+        f"{judged}: {c['test_ratings']:,} ratings from {c['test_users']:,} users "
         f"({c['test_users_unknown']:,} unknown in train, holding {c['test_ratings_unknown_users']:,} ratings).",
         "",
     ]

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from movierec.artifacts import CURRENT, load_bundle
@@ -158,3 +159,46 @@ def test_next_bundle_holds_the_created_user(synthetic_zip, synthetic_data, tmp_p
         assert anonymous.status_code == 200, anonymous.text
         assert 7 not in {r["movie_id"] for r in anonymous.json()["recommendations"]}
     assert np.array_equal(np.sort(bundle.users["user_id"].to_numpy()), space.users_table_ids.classes_)
+
+
+def test_a_held_out_run_is_judged_on_the_training_periods_last_part_without_live_ratings(
+    synthetic_zip, synthetic_data, tmp_path, capsys
+):
+    """`make holdout`: fitted on the training period's first part, judged on its last; the rating store's ratings,
+    given after the cut-off, are not folded in, and the bundle and its report say what was judged."""
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    fill_store(url, synthetic_data.users, chronological_split(synthetic_data.ratings, 0.2).train)
+    args = ["--archive", str(synthetic_zip), "--output", str(tmp_path / "holdout"), "--data-dir", str(tmp_path)]
+    small = ["--retrieval-epochs", "1", "--ranking-epochs", "1", "--sequence-epochs", "1", "--history-length", "20"]
+    assert (
+        train_cli.main([*args, *small, "--peers", "none", "--quiet", "--database-url", url, "--holdout", "0.25"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "held out (the training period's last part; the test split is not read)" in out
+
+    held = chronological_split(chronological_split(synthetic_data.ratings, 0.2).train, 0.25)
+    manifest = json.loads((tmp_path / "holdout" / CURRENT / "manifest.json").read_text())
+    assert manifest["config"]["holdout_fraction"] == 0.25
+    assert manifest["config"]["live_ratings"]["ratings"] == 0
+    assert manifest["counts"]["train_ratings"] == len(held.train)
+    assert manifest["metrics"]["counts"]["test_ratings"] == len(held.test)
+    assert manifest["metrics"]["holdout_fraction"] == 0.25
+    report = (tmp_path / "holdout" / CURRENT / "report.md").read_text()
+    assert "Held-out period (the training period's last 25%" in report
+
+    from training import evaluate as evaluate_cli  # `make evaluate` on that bundle judges the same period again
+
+    reports = tmp_path / "reports"
+    argv = ["--bundle", str(tmp_path / "holdout"), "--archive", str(synthetic_zip), "--data-dir", str(tmp_path)]
+    assert evaluate_cli.main([*argv, "--reports", str(reports)]) == 0
+    again = (reports / manifest["version"] / "report.md").read_text()
+    assert (
+        f"Held-out period (the training period's last 25%, fitted on the part before it; the test split was not read): {len(held.test):,} ratings"
+        in again
+    )
+
+
+def test_a_held_out_fraction_outside_0_1_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        train_cli.parse_args(["--holdout", "1"])
+    assert "--holdout must be at least 0 and below 1, got 1.0" in capsys.readouterr().err

@@ -39,9 +39,9 @@ def evaluation_split(ratings: pd.DataFrame, test_fraction: float = 0.2, holdout_
     """The split a run is fitted and judged on: the test split, or, with holdout_fraction above 0, the held-out period:
     the training period split again the same way, its last holdout_fraction judged as the test split is. Settings are
     chosen there, so the test split (never read) stays an honest last measure."""
-    split = chronological_split(ratings, test_fraction)
     if not 0.0 <= holdout_fraction < 1.0:
         raise ValueError(f"holdout_fraction must be at least 0 and below 1, got {holdout_fraction}")
+    split = chronological_split(ratings, test_fraction)
     return chronological_split(split.train, holdout_fraction) if holdout_fraction > 0 else split
 
 

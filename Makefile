@@ -44,7 +44,7 @@ train: data ## Train retrieval + ranker, evaluate against baselines, export the 
 holdout: data ## make train fitted on the training period's first 80%, judged on its last 20% (where settings are chosen; the test split is never read); bundle in ARTIFACTS_DIR/holdout/
 	$(PY) -m training.train --holdout 0.2 --output $(ARTIFACTS_DIR)/holdout $(TRAIN_ARGS)
 
-evaluate: venv ## Re-evaluate the bundle in artifacts/ on the test split (EVAL_ARGS; report in reports/<version>/)
+evaluate: venv ## Re-evaluate the bundle in ARTIFACTS_DIR on the test split, or a make holdout bundle on its held-out period (EVAL_ARGS; report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR) $(EVAL_ARGS)
 
 .PHONY: peers

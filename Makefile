@@ -15,10 +15,11 @@ UI_PORT ?= 8501
 API_URL ?= http://$(HOST):$(PORT)
 ARTIFACTS_DIR ?= artifacts
 TRAIN_ARGS ?=
+SEEDS ?= 42 7 123
 EVAL_ARGS ?=
 export ML1M_ZIP DATASET DATA_ZIP ARTIFACTS_DIR
 
-.PHONY: help venv data train holdout evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
+.PHONY: help venv data train holdout seeds evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +44,9 @@ train: data ## Train retrieval + ranker, evaluate against baselines, export the 
 
 holdout: data ## make train fitted on the training period's first 80%, judged on its last 20% (where settings are chosen; the test split is never read); bundle in ARTIFACTS_DIR/holdout/
 	$(PY) -m training.train --holdout 0.2 --output $(ARTIFACTS_DIR)/holdout $(TRAIN_ARGS)
+
+seeds: data ## make train under each of SEEDS (default 42 7 123; TRAIN_ARGS), no peers; each figure per seed, mean and spread in ARTIFACTS_DIR/seeds/summary.md
+	$(PY) -m training.seeds --seeds $(SEEDS) --output $(ARTIFACTS_DIR)/seeds $(TRAIN_ARGS)
 
 evaluate: venv ## Re-evaluate the bundle in ARTIFACTS_DIR on the test split, or a make holdout bundle on its held-out period (EVAL_ARGS; report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR) $(EVAL_ARGS)

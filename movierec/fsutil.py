@@ -1,4 +1,5 @@
-"""File-system helpers: atomic folder writes (build in a staging folder, move into place when complete), digests."""
+"""File-system helpers: atomic writes (build in a staging folder or temporary file, move into place when complete),
+digests."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ def atomic_directory(target: Path) -> Iterator[Path]:
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file atomically: a temporary file in the same folder, renamed over `path` when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -109,15 +107,9 @@ def table_lines(result: dict) -> list[str]:
 
 def write_json(path: Path, payload: dict) -> None:
     """Write atomically: a temporary file in the same folder, renamed when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=1, allow_nan=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from movierec.fsutil import write_text_atomic
+
+    write_text_atomic(path, json.dumps(payload, indent=1, allow_nan=True))
 
 
 def main(argv: list[str] | None = None) -> int:

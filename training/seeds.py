@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,9 +30,11 @@ HEADLINES = (
 )
 
 
-def is_own_option(name: str) -> bool:
-    """Whether make train would read `name` as one of the options this command sets (argparse takes prefixes)."""
-    return name.startswith("--") and len(name) > 2 and any(option.startswith(name) for option in OWN_OPTIONS)
+def names_option(arg: str, options: tuple[str, ...]) -> bool:
+    """Whether make train's parser would read `arg` (`--name` or `--name=value`) as one of `options`: argparse takes
+    any prefix of an option's name."""
+    name = arg.split("=")[0]
+    return name.startswith("--") and len(name) > 2 and any(option.startswith(name) for option in options)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -65,10 +66,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         parser.error(f"--seeds needs at least two distinct seeds, got {' '.join(map(str, args.seeds))}")
     if any(seed < 0 for seed in args.seeds):
         parser.error(f"--seeds must be at least 0, got {' '.join(map(str, args.seeds))}")
-    clash = [arg for arg in rest if is_own_option(arg.split("=")[0])]
+    clash = [arg for arg in rest if names_option(arg, OWN_OPTIONS)]
     if clash:
         parser.error(f"{' '.join(clash)}: make seeds sets each run's seed and output itself (use --seeds, --output)")
-    if not any(arg.split("=")[0] == "--peers" for arg in rest):
+    if not any(names_option(arg, ("--peers",)) for arg in rest):
         rest = [*rest, "--peers", "none"]
     return args, rest
 
@@ -125,9 +126,8 @@ def markdown(summary: dict, title: str) -> str:
 
 def train_one(seed: int, output: Path, train_args: list[str]) -> int:
     """One make train run in its own process (each run's memory is given back when it ends); its exit code."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "training.train", "--seed", str(seed), "--output", str(output), *train_args]
-    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=False).returncode
+    return subprocess.run(command, cwd=PROJECT_ROOT, check=False).returncode  # -m: the project root comes first
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,3 +69,9 @@ def test_a_figure_a_run_lacks_is_left_out_of_the_mean():
     assert "| RMSE | 0.9000 | 1.0000 | n/a | 0.9500 | 0.9000 | 1.0000 | 0.1000 |" in seeds_cli.markdown(
         seeds_cli.summarise(runs), "t"
     )
+
+
+@pytest.mark.parametrize("given", [["--peers", "ease"], ["--peers=ease"], ["--peer", "ease"]])
+def test_peers_asked_for_are_kept_and_none_are_fitted_otherwise(given):
+    assert seeds_cli.parse_args(given)[1] == given
+    assert seeds_cli.parse_args(["--quiet"])[1] == ["--quiet", "--peers", "none"]

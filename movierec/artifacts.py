@@ -14,7 +14,6 @@ import datetime as dt
 import fcntl
 import functools
 import json
-import math
 import os
 import platform
 import shutil
@@ -26,15 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movierec.datasets.description import DatasetDescription
 from movierec.errors import BundleError
 from movierec.features.space import MOVIE_NUMERIC, USER_KEYS, USER_NUMERIC, FeatureSpace
 from movierec.fsutil import atomic_directory, file_digest
-from movierec.models.final_score import FinalScorer
-from movierec.models.live_weight import LiveWeight
-from movierec.models.recent_popularity import RecentPopularity
-from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
+from movierec.models.runtime import OnnxModel
+from movierec.recommender import Recommender
+from movierec.retrievers import RETRIEVERS
+from movierec.retrievers.vector_index import Backend
+from movierec.scoring import ScoringConfig, build_scorer
 
-SCHEMA_VERSION = 3  # 3: the ranker graph takes one user row for many movie rows
+SCHEMA_VERSION = 4  # 4: scoring.json holds every parameter of the served score (movierec.scoring)
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
 CURRENT = "current"
 MANIFEST = "manifest.json"
@@ -48,6 +49,7 @@ KERAS_FILES = {
 }
 ONNX_FILES = {"user_tower": "user_tower.onnx", "ranking_model": "ranking_model.onnx"}  # what serving runs
 SPACE_ARRAYS, SPACE_META = "feature_space.npz", "feature_space.json"
+SCORING = "scoring.json"  # ScoringConfig.to_dict(): the weights, temperature and like calibration of the score
 PEERS_DIR = "peers"  # one <name>.npz per peer retriever (movierec.retrievers), listed in the manifest's "peers"
 TABLE_COLUMNS = {
     "movies.parquet": ("movie_id", "title", "genres", "year"),
@@ -61,7 +63,7 @@ REQUIRED_FILES = (
     SPACE_ARRAYS,
     SPACE_META,
     *TABLE_COLUMNS,
-    "final_scorer.json",
+    SCORING,
     "metrics.json",
 )
 RANKER_INPUTS = ("user_vector", "movie_vector", "user_id", "movie_id", "user_numeric", "movie_numeric")
@@ -77,7 +79,7 @@ class Bundle:
     space: FeatureSpace
     user_model: object  # movierec.models.runtime.OnnxModel
     ranking_model: object  # movierec.models.runtime.OnnxModel
-    final_scorer: FinalScorer
+    scoring: ScoringConfig
     movie_vectors: np.ndarray
     movies: pd.DataFrame
     users: pd.DataFrame
@@ -94,16 +96,12 @@ class Bundle:
         return self.manifest["version"]
 
     @functools.cached_property
-    def description(self):
-        """The dataset's DatasetDescription from the manifest (MovieLens-1M's for bundles written before it was)."""
-        from movierec.datasets.description import DatasetDescription
-        from movierec.datasets.ml1m import DESCRIPTION
-
-        saved = self.manifest.get("dataset")
+    def description(self) -> DatasetDescription:
+        """The dataset's DatasetDescription from the manifest."""
         try:
-            return DESCRIPTION if saved is None else DatasetDescription.from_dict(saved)
+            return DatasetDescription.from_dict(self.manifest.get("dataset"))
         except ValueError as exc:
-            raise BundleError(f"{self.path / MANIFEST}: {exc}") from exc
+            raise BundleError(f"{self.path / MANIFEST}: dataset: {exc}") from exc
 
     def onnx_bytes(self) -> dict[str, bytes]:
         """The exported models as saved, keyed like ONNX_FILES (to write the same models into a new bundle)."""
@@ -163,7 +161,7 @@ def save_bundle(
     *,
     keras_models: dict,
     onnx_models: dict[str, bytes],
-    final_scorer: FinalScorer,
+    scoring: ScoringConfig,
     movie_vectors: np.ndarray,
     space: FeatureSpace,
     movies: pd.DataFrame,
@@ -173,8 +171,8 @@ def save_bundle(
     metrics: dict,
     data_sha256: str,
     timings: dict,
+    description: DatasetDescription,
     extra_files: dict[str, bytes] | None = None,
-    description: dict | None = None,
     peers: dict | None = None,
 ) -> Path:
     """Write a complete bundle to a temporary folder, then move it into place and repoint `current`.
@@ -199,7 +197,7 @@ def save_bundle(
             for name, file in ONNX_FILES.items():
                 (staging / file).write_bytes(onnx_models[name])
             np.save(staging / "movie_vectors.npy", np.asarray(movie_vectors, dtype=np.float32))
-            (staging / "final_scorer.json").write_text(json.dumps(final_scorer.to_dict(), indent=2))
+            (staging / SCORING).write_text(json.dumps(scoring.to_dict(), indent=2))
             arrays, meta = space.to_arrays()
             np.savez(staging / SPACE_ARRAYS, **arrays)
             (staging / SPACE_META).write_text(json.dumps(meta, indent=2))
@@ -221,7 +219,7 @@ def save_bundle(
                 "created_at": created.isoformat(),
                 "libraries": library_versions(),
                 "data": {"archive_sha256": data_sha256},
-                "dataset": description,  # DatasetDescription.to_dict() (None: MovieLens-1M)
+                "dataset": description.to_dict(),
                 "row_order": ROW_ORDER,
                 "served_models": dict(ONNX_FILES),
                 "peers": sorted(peers or {}),
@@ -318,8 +316,6 @@ def verify_bundle(folder: Path, manifest: dict) -> None:
 
 def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bundle:
     """Verify checksums, read every part without pickle, check the parts agree; optionally the Keras models too."""
-    from movierec.models.runtime import OnnxModel
-
     folder = resolve_bundle(path)
     manifest = read_manifest(folder)
     verify_bundle(folder, manifest)
@@ -335,8 +331,8 @@ def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bun
                 raise BundleError(f"{folder / name}: columns {absent} missing")
         name = "movie_vectors.npy"
         vectors = np.load(folder / name, allow_pickle=False)
-        name = "final_scorer.json"
-        scorer = _read_scorer(folder / name)
+        name = SCORING
+        scoring = _read_scoring(folder / name)
         models = {key: OnnxModel(folder / file, file, threads) for key, file in ONNX_FILES.items()}
         peers = {}
         for peer in _peer_names(folder, manifest):
@@ -352,7 +348,7 @@ def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bun
         space=space,
         user_model=models["user_tower"],
         ranking_model=models["ranking_model"],
-        final_scorer=scorer,
+        scoring=scoring,
         movie_vectors=vectors,
         movies=tables["movies.parquet"],
         users=tables["users.parquet"],
@@ -382,8 +378,6 @@ def _read_space(folder: Path) -> FeatureSpace:
 def _peer_names(folder: Path, manifest: dict) -> list[str]:
     """The manifest's peer retrievers (none in bundles written before peers were saved), each a known method whose
     file the manifest lists."""
-    from movierec.retrievers import RETRIEVERS
-
     names = manifest.get("peers", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
         raise BundleError(f"{folder / MANIFEST}: 'peers' must be a list of distinct method names")
@@ -397,8 +391,6 @@ def _peer_names(folder: Path, manifest: dict) -> list[str]:
 
 def _read_peer(path: Path, name: str, space: FeatureSpace):
     """A fitted retriever from its plain arrays (no pickle), checked against the bundle's catalogue."""
-    from movierec.retrievers import RETRIEVERS
-
     with np.load(path, allow_pickle=False) as arrays:
         loaded = {key: arrays[key] for key in arrays.files}
     try:
@@ -407,17 +399,11 @@ def _read_peer(path: Path, name: str, space: FeatureSpace):
         raise BundleError(f"{path}: {exc}") from exc
 
 
-def _read_scorer(path: Path) -> FinalScorer:
-    values = json.loads(path.read_text())
-    keys = ("temperature", "slope", "intercept")
-    if not isinstance(values, dict) or sorted(values) != sorted(keys):
-        raise BundleError(f"{path}: expected exactly the numbers {list(keys)}")
-    if (
-        not all(isinstance(values[k], int | float) and math.isfinite(values[k]) for k in keys)
-        or values["temperature"] <= 0
-    ):
-        raise BundleError(f"{path}: {list(keys)} must be finite numbers and temperature > 0")
-    return FinalScorer(**{k: float(values[k]) for k in keys})
+def _read_scoring(path: Path) -> ScoringConfig:
+    try:
+        return ScoringConfig.from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise BundleError(f"{path}: {exc}") from exc
 
 
 def _read_keras(folder: Path) -> dict:
@@ -513,40 +499,10 @@ def check_consistency(bundle: Bundle) -> None:
     if user_model.output_width != dim:
         refuse(user_file, f"outputs vectors of size {user_model.output_width}, movie_vectors.npy has {dim}")
     try:  # after the models' widths: a vectors file of another size is blamed there first
-        live = LiveWeight.from_config(manifest.get("config") or {})
-    except (ValueError, TypeError, KeyError) as exc:
-        refuse(MANIFEST, f"config: unusable sequence weights ({exc})")
-    if live is not None and not 0 < live.pooled_width < dim:
-        refuse(MANIFEST, f"config: the pooled side's {live.pooled_width} columns do not fit vectors of size {dim}")
-    transition_term(bundle)
-    popularity_term(bundle)
+        build_scorer(bundle.scoring, vectors, space, bundle.train_ratings, bundle.peers)
+    except ValueError as exc:
+        refuse(SCORING, str(exc))
     _probe(bundle, dim)
-
-
-def transition_term(bundle: Bundle) -> TransitionTerm | None:
-    """The transition term the bundle's config weighs (None at weight 0) on its saved transitions peer; BundleError
-    when the weight is unusable or the peer is missing."""
-    config = (bundle.manifest.get("config") or {}).get("transitions") or {}
-    try:
-        weight = float(config.get("weight", 0.0))
-        if weight == 0.0:
-            return None
-        if TransitionRetriever.name not in bundle.peers:
-            raise ValueError(
-                f"it weighs a transition term ({weight}) but the bundle saves no {TransitionRetriever.name!r} peer"
-            )
-        return TransitionTerm(bundle.peers[TransitionRetriever.name], weight)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise BundleError(f"{bundle.path / MANIFEST}: config: unusable transition term ({exc})") from exc
-
-
-def popularity_term(bundle: Bundle) -> RecentPopularity | None:
-    """The recent-popularity term the bundle's config weighs (None at weight 0 or for older bundles); BundleError when
-    the weight is unusable."""
-    try:
-        return RecentPopularity.from_config(bundle.manifest.get("config") or {}, bundle.space)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise BundleError(f"{bundle.path / MANIFEST}: config: unusable recent-popularity term ({exc})") from exc
 
 
 def _probe(bundle: Bundle, dim: int) -> None:
@@ -588,22 +544,18 @@ def _probe(bundle: Bundle, dim: int) -> None:
             raise BundleError(f"{folder / file}: output shape {out.shape} (expected {shape}) or non-finite values")
 
 
-def recommender_from_bundle(bundle: Bundle):
-    from movierec.recommender import Recommender
-
-    recommender = Recommender(
-        bundle.space,
-        bundle.user_model,
-        bundle.ranking_model,
-        bundle.movie_vectors,
-        bundle.movies,
-        bundle.users,
-        bundle.train_ratings,
-        bundle.final_scorer,
+def recommender_from_bundle(bundle: Bundle, backend: Backend = "numpy") -> Recommender:
+    """The bundle's Recommender (movierec.recommender), its top-K through the given VectorIndex backend."""
+    return Recommender.build(
+        space=bundle.space,
+        user_model=bundle.user_model,
+        ranking_model=bundle.ranking_model,
+        movie_vectors=bundle.movie_vectors,
+        movies=bundle.movies,
+        users=bundle.users,
+        train_ratings=bundle.train_ratings,
+        scoring=bundle.scoring,
         description=bundle.description,
         peers=bundle.peers,
-        live_weight=LiveWeight.from_config(bundle.manifest.get("config") or {}),
-        transitions=transition_term(bundle),
-        popularity=popularity_term(bundle),
+        backend=backend,
     )
-    return recommender

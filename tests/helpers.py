@@ -14,7 +14,7 @@ def resave_bundle(root: Path, bundle=None) -> Path:
         root,
         keras_models=b.keras_models,
         onnx_models=b.onnx_bytes(),
-        final_scorer=b.final_scorer,
+        scoring=b.scoring,
         movie_vectors=b.movie_vectors,
         space=b.space,
         movies=b.movies,
@@ -24,7 +24,7 @@ def resave_bundle(root: Path, bundle=None) -> Path:
         metrics=b.metrics,
         data_sha256=b.manifest["data"]["archive_sha256"],
         timings={},
-        description=b.manifest.get("dataset"),
+        description=b.description,
         peers=b.peers,
     )
 

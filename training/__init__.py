@@ -1,9 +1,5 @@
-"""Training stages; importing the package sets glibc's heap for training before any thread starts.
+"""Training stages: `python -m training.<stage>` for make data, train, holdout, evaluate, peers and notebooks.
 
-Every entry point (`python -m training.<stage>`) imports this package first, so the heap is set here
-(training.memory), before numpy, pyarrow or TensorFlow start threads that would pin arenas.
+Importing the package does nothing: each entry point's main() sets glibc's heap for training (training.memory)
+before TensorFlow starts its threads.
 """
-
-from training.memory import keep_freed_memory
-
-keep_freed_memory()

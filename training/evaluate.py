@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 from movierec.config import PROJECT_ROOT
+from training.memory import keep_freed_memory
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before TensorFlow starts a thread (training.memory)
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
     parser.add_argument("--bundle", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
     parser.add_argument(
@@ -79,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
             bundle.peers,
             split,
             bundle.space,
+            bundle.description,
             *same_events(metrics["streaming"]["two_stage_events"]),
             cfg["retrieve_k"],
             cfg["final_k"],
             log=lambda line: print(line, flush=True),
-            liked_threshold=bundle.description.liked_threshold,
         )
     print_summary(metrics)
     target = args.reports / bundle.version

@@ -15,15 +15,14 @@ import pandas as pd
 from movierec.config import TrainConfig
 from movierec.data.split import in_last_days
 from movierec.datasets.description import DatasetDescription
-from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.features.sequences import training_windows
-from movierec.models.final_score import FinalScorer
 from movierec.models.hybrid import hybrid_tower, pooled_side_ranker
 from movierec.models.losses import NextAndLaterLoss
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
+from movierec.scoring import LikeCalibration
 from training.datasets import (
     RankerRows,
     RankingBatches,
@@ -157,13 +156,14 @@ def fit_ranker(
     user_tower,
     vectors: np.ndarray,
     cfg: TrainConfig,
+    description: DatasetDescription,
     verbose: int = 1,
-    description: DatasetDescription = ML1M_DESCRIPTION,
-):
-    """The ranker (its output clipped to the description's rating scale) and the FinalScorer (its "liked" is the
-    description's liked_threshold), fitted on the training period with a validation slice cut from its end.
+) -> tuple[keras.Model, LikeCalibration, dict]:
+    """The ranker (its output clipped to the description's rating scale) and its LikeCalibration (P(liked | rated),
+    liked being the description's liked_threshold), fitted on the training period with a validation slice cut from
+    its end.
 
-    Early stopping and the scorer's calibration use that slice; then closing_epochs more epochs over the whole period
+    Early stopping and the calibration use that slice; then closing_epochs more epochs over the whole period
     (slice included, at the best epoch's learning rate) let the ranker learn the latest ratings and the ids of users
     who rated only in that slice, who would otherwise keep untrained embeddings.
     """
@@ -221,8 +221,8 @@ def fit_ranker(
     )
     best = int(np.argmin(history.history["val_rmse"]))
     predicted = np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
-    scorer = FinalScorer.fit(  # on predictions for ratings the ranker has not learnt from
-        cfg.retrieval.temperature, predicted, val_part["rating"].to_numpy(), description.liked_threshold
+    like = LikeCalibration.fit(  # on predictions for ratings the ranker has not learnt from
+        predicted, val_part["rating"].to_numpy(), description.liked_threshold
     )
     if kc.closing_epochs > 0 and len(val_part):  # then the validation slice too: the latest ratings and their users
         rates = history.history.get("learning_rate", [kc.learning_rate] * (best + 1))  # the rate of its best epoch
@@ -235,7 +235,7 @@ def fit_ranker(
         )
     return (
         model,
-        scorer,
+        like,
         {
             "best_epoch": best + 1,
             "val_rmse": float(history.history["val_rmse"][best]),  # before the closing epochs, which learn from it

@@ -34,7 +34,7 @@ def _mallopt():
 
 def keep_freed_memory() -> bool:
     """Set the heap to keep freed memory (idempotent, microseconds); True if glibc took every setting. Call it before
-    any other thread first allocates (glibc fixes the number of arenas then; the training package does it on import),
+    any other thread first allocates (glibc fixes the number of arenas then; each training entry point's main() does),
     then again after TensorFlow lowers the trim threshold."""
     mallopt = _mallopt()
     if mallopt is None:

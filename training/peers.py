@@ -12,6 +12,7 @@ from pathlib import Path
 from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED
 from movierec.retrievers import RETRIEVERS
 from training.data import dataset_args
+from training.memory import keep_freed_memory
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -113,6 +114,7 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before TensorFlow starts a thread (training.memory)
     args = parse_args(argv)
     from movierec.data.prepare import load_prepared
     from movierec.data.split import chronological_split
@@ -136,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         args.methods,
         split,
         space,
+        data.description,
         None if args.streaming_all else args.streaming_sample,
         args.streaming_seed,
         args.retrieve_k,
         args.final_k,
         log=lambda line: print(line, flush=True),
-        liked_threshold=data.description.liked_threshold,
     )
     print("\n".join(table_lines(result)))
     if args.out is not None:

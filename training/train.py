@@ -178,12 +178,11 @@ def run(
     from movierec.evaluation.streaming import same_events
     from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
-    from movierec.models.live_weight import LiveWeight
     from movierec.models.ranking import inference_ranker
-    from movierec.models.recent_popularity import RecentPopularity
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
-    from movierec.retrievers.transitions import TransitionRetriever, TransitionTerm
+    from movierec.retrievers.transitions import TransitionRetriever
+    from movierec.scoring import ScoringConfig
     from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
 
     keras.utils.set_random_seed(cfg.seed)
@@ -214,17 +213,16 @@ def run(
         print(f"served vectors: {vectors.shape[1]} wide, sequence weight {cfg.sequence.weight}")
     with stage("transitions", timings):  # the transition term, fitted once: served, evaluated and saved as a peer
         fitted: dict = {}
-        transitions = None
         if cfg.transitions.weight > 0:
             chain = TransitionRetriever(**cfg.transitions.retriever_settings()).index(split.train, space)
             fitted[chain.name] = chain
-            transitions = TransitionTerm(chain, cfg.transitions.weight)
             print(f"transitions: {chain.pairs:,} movie pairs, weight {cfg.transitions.weight}")
     with stage("ranking", timings):
         pooled_vectors = vectors if sequence is None else movie_vectors(pooled.movie_tower, space)
-        ranker, final_scorer, ranking_info = fit_ranker(  # on the pooled side's vectors
-            space, split.train, pooled.user_tower, pooled_vectors, cfg, verbose=verbose, description=data.description
+        ranker, like, ranking_info = fit_ranker(  # on the pooled side's vectors
+            space, split.train, pooled.user_tower, pooled_vectors, cfg, data.description, verbose=verbose
         )
+        scoring = ScoringConfig.from_train_config(cfg, like)
         trained_ranker = ranker
         ranker = served_ranker(ranker, vectors.shape[1], sequence is not None, cfg)
         print(
@@ -242,19 +240,17 @@ def run(
         served = {name: OnnxModel(graph, f"{name}.onnx", threads) for name, graph in onnx_models.items()}
         print(", ".join(f"{name}.onnx {len(graph) / 1e6:.1f} MB" for name, graph in onnx_models.items()))
     with stage("evaluation", timings):  # through the exported graphs: what is evaluated is what is served
-        recommender = Recommender(
-            space,
-            served["user_tower"],
-            served["ranking_model"],
-            vectors,
-            data.movies,
-            users,
-            split.train,
-            final_scorer,
+        recommender = Recommender.build(
+            space=space,
+            user_model=served["user_tower"],
+            ranking_model=served["ranking_model"],
+            movie_vectors=vectors,
+            movies=data.movies,
+            users=users,
+            train_ratings=split.train,
+            scoring=scoring,
             description=data.description,
-            live_weight=LiveWeight.from_config(cfg.to_dict()),
-            transitions=transitions,
-            popularity=RecentPopularity.from_config(cfg.to_dict(), space),
+            peers=fitted,
         )
         result = evaluate(recommender, split, cfg.retrieve_k, cfg.final_k, cfg.recent_days)
         metrics = {**result["metrics"], "ranker_validation": ranking_info, "dataset": data.description.name}
@@ -268,12 +264,12 @@ def run(
                 names,
                 split,
                 space,
+                data.description,
                 *same_events(metrics["streaming"]["two_stage_events"]),
                 cfg.retrieve_k,
                 cfg.final_k,
                 log=lambda line: print(line, flush=True),
                 fitted=fitted,
-                liked_threshold=data.description.liked_threshold,
             )
             metrics["peers"] = peers
             print("\n".join(every_method_lines(metrics)))
@@ -289,7 +285,7 @@ def run(
                 "ranking_model": ranker,
             },
             onnx_models=onnx_models,
-            final_scorer=final_scorer,
+            scoring=scoring,
             movie_vectors=vectors,
             space=space,
             movies=data.movies,
@@ -300,7 +296,7 @@ def run(
             data_sha256=data.sha256,
             timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
             extra_files=report_files({**result, "metrics": metrics}, extra),
-            description=data.description.to_dict(),
+            description=data.description,
             peers=fitted,
         )
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
@@ -337,6 +333,7 @@ def data_dirs(data_dir: Path | None) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before TensorFlow starts a thread (training.memory)
     args, cfg = parse_args(argv)
     from movierec.data.live import default_database_url, read_live
     from movierec.errors import MovieRecError

@@ -36,7 +36,8 @@ class BiasModel:
         self.movie_bias = pd.Series(bm, index=movies)
         return self
 
-    def predict(self, users, movies) -> np.ndarray:
+    def predict(self, users, movies, rating_range: tuple[float, float]) -> np.ndarray:
+        """Predicted ratings of (user, movie) pairs, clipped to the dataset's scale (lowest, highest rating)."""
         bu = self.user_bias.reindex(np.asarray(users)).fillna(0.0).to_numpy()
         bm = self.movie_bias.reindex(np.asarray(movies)).fillna(0.0).to_numpy()
-        return np.clip(self.mean + bu + bm, 1.0, 5.0)
+        return np.clip(self.mean + bu + bm, *rating_range)

@@ -11,7 +11,10 @@ from movierec.data.split import Split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.metrics import hits_matrix, mae, ndcg_at_k, precision_at_k, recall_curve, rmse
 from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, HIT_KS, streaming_evaluate
-from movierec.recommender import Recommender, top_k_rows
+from movierec.recommender import Recommender
+from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.source import Queries
+from movierec.retrievers.topk import top_k_rows
 
 RECALL_KS = (10, 50, 200)
 
@@ -76,10 +79,9 @@ def rating_predictions(recommender: Recommender, split: Split) -> pd.DataFrame:
     space = recommender.space
     users, pair_user = np.unique(test["user_id"].to_numpy(), return_inverse=True)
     user_inputs = space.user_inputs(users)
-    pair_inputs, pair_vectors = recommender.pair_user_inputs(
-        user_inputs, recommender.user_vectors(user_inputs), pair_user
-    )
-    predicted = recommender.predict_ratings(pair_inputs, pair_vectors, space.catalog_rows(test["movie_id"].to_numpy()))
+    ranker = recommender.ranker
+    pair_inputs, pair_vectors = ranker.pair_inputs(user_inputs, recommender.contexts.vectors(user_inputs), pair_user)
+    predicted = ranker.predict(pair_inputs, pair_vectors, space.catalog_rows(test["movie_id"].to_numpy()))
     train_counts = train["user_id"].value_counts()
     return pd.DataFrame(
         {
@@ -124,10 +126,11 @@ def evaluate(
 
     # ---- retrieval: model and popularity baselines ranked by the same code ----------------------------
     user_inputs = space.user_inputs(users)
-    user_vectors = recommender.user_vectors(user_inputs)
+    user_vectors = recommender.contexts.vectors(user_inputs)
     k = min(retrieve_k, n_catalog)
     ranked = {}
-    static_scores = recommender.retrieval_scores(user_vectors, np.zeros(len(users), bool), None)  # nobody is live
+    forecast = Queries(HistoryBatch.empty(len(users)), user_vectors)  # nobody is live: no history term is read
+    static_scores = recommender.scorer.retrieval_scores(forecast)
     model_scores = _masked(static_scores, seen_pos, seen_rows)
     ranked["two_tower"] = top_k_rows(model_scores, k)
     for name, days in (("popularity_all", None), (f"popularity_{int(recent_days)}d", recent_days)):
@@ -149,7 +152,7 @@ def evaluate(
     for start in range(0, len(users), chunk_users):
         stop = min(start + chunk_users, len(users))
         block = top[start:stop]
-        order, _, predicted = recommender.final_order(
+        order, _, predicted = recommender.two_stage.order(
             {key: value[start:stop] for key, value in user_inputs.items()},
             user_vectors[start:stop],
             model_scores[start:stop],
@@ -201,7 +204,9 @@ def evaluate(
     predictions = {
         "ranker": predicted,
         "global_mean": np.full(len(test), float(train["rating"].mean())),
-        "bias": bias.predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy()),
+        "bias": bias.predict(
+            test["user_id"].to_numpy(), test["movie_id"].to_numpy(), (scale.rating_min, scale.rating_max)
+        ),
     }
     rating = {}
     for name, pred in predictions.items():

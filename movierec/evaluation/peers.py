@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from movierec.data.split import Split
-from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
+from movierec.datasets.description import DatasetDescription
 from movierec.evaluation.baselines import BiasModel
 from movierec.evaluation.evaluate import _hit_summary, _recall_summary, _relevant_sets
 from movierec.evaluation.metrics import mae, ndcg_at_k, precision_at_k, recall_curve, rmse
@@ -26,6 +26,7 @@ from movierec.evaluation.streaming import (
 )
 from movierec.features.space import FeatureSpace
 from movierec.retrievers import History, Retriever, histories_of, make_retriever
+from movierec.retrievers.source import Queries
 
 CHUNK_USERS = 512
 
@@ -34,9 +35,9 @@ def static_evaluate(
     retriever: Retriever,
     split: Split,
     space: FeatureSpace,
+    liked_threshold: float,
     retrieve_k: int = 200,
     final_k: int = 10,
-    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """Static protocol as movierec.evaluation.evaluate: each test user's training history gives one list of
     retrieve_k movies (training movies excluded). Recall@10/50/200 with every test movie relevant, NDCG@final_k and
@@ -52,7 +53,10 @@ def static_evaluate(
     histories = histories_of(train, users)
     k = min(retrieve_k, space.n_catalog)
     top = np.concatenate(
-        [retriever.top_k(histories[i : i + CHUNK_USERS], k)[0] for i in range(0, len(users), CHUNK_USERS)]
+        [
+            retriever.top_k(Queries.of(histories[i : i + CHUNK_USERS], space), k)[0]
+            for i in range(0, len(users), CHUNK_USERS)
+        ]
     )
 
     def subset(mask: np.ndarray) -> list[set[int]]:
@@ -114,15 +118,16 @@ def streaming_ranks(retriever: Retriever, queries: StreamingQueries, chunk_event
     for start in range(0, len(events), chunk_events):
         stop = min(start + chunk_events, len(events))
         chunk = events[start:stop]
-        scores = retriever.scores(queries.histories[start:stop])
+        scores = retriever.scores(Queries.of(queries.histories[start:stop], retriever.space))
         ranks[start:stop] = target_ranks(scores, timeline.target_row[chunk], excluded_rows(timeline, chunk))
     return ranks
 
 
-def bias_rating_errors(split: Split) -> dict:
+def bias_rating_errors(split: Split, description: DatasetDescription) -> dict:
     """RMSE/MAE of movierec.evaluation.baselines.BiasModel on every test rating, as the main report computes it."""
     train, test = split.train, split.test
-    predicted = BiasModel().fit(train).predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy())
+    scale = (description.rating_min, description.rating_max)
+    predicted = BiasModel().fit(train).predict(test["user_id"].to_numpy(), test["movie_id"].to_numpy(), scale)
     actual = test["rating"].to_numpy()
     known = test["user_id"].isin(train["user_id"]).to_numpy()
     return {
@@ -138,13 +143,13 @@ def evaluate_retriever(
     split: Split,
     space: FeatureSpace,
     queries: StreamingQueries,
+    liked_threshold: float,
     retrieve_k: int = 200,
     final_k: int = 10,
-    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """One fitted retriever on both protocols, with the seconds each took."""
     started = time.perf_counter()
-    static = static_evaluate(retriever, split, space, retrieve_k, final_k, liked_threshold)
+    static = static_evaluate(retriever, split, space, liked_threshold, retrieve_k, final_k)
     static_seconds = time.perf_counter() - started
     started = time.perf_counter()
     ranks = streaming_ranks(retriever, queries)
@@ -160,16 +165,16 @@ def evaluate_peers(
     names: Sequence[str],
     split: Split,
     space: FeatureSpace,
+    description: DatasetDescription,
     sample_size: int | None = DEFAULT_SAMPLE,
     seed: int = DEFAULT_SEED,
     retrieve_k: int = 200,
     final_k: int = 10,
     log: Callable[[str], None] = print,
     fitted: dict[str, Retriever] | None = None,
-    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """Fit each named retriever on split.train and evaluate it on both protocols (streaming on the same events for
-    every method); liked_threshold is the dataset's (DatasetDescription.liked_threshold). Returns {"methods": {name:
+    every method) with the dataset's liked threshold and rating scale (its description). Returns {"methods": {name:
     {...}}, "streaming_events": {...}, "counts": {...}}; the fitted retrievers go into `fitted` when given (to save
     them in a bundle), and one already there is evaluated as it is (fitted once for the served model)."""
     for name in names:
@@ -181,9 +186,7 @@ def evaluate_peers(
         ready = fitted is not None and name in fitted
         retriever = fitted[name] if ready else make_retriever(name).index(split.train, space)
         seconds = None if ready else time.perf_counter() - started
-        methods[name] = _evaluate_one(
-            retriever, split, space, queries, retrieve_k, final_k, liked_threshold, log, seconds
-        )
+        methods[name] = _evaluate_one(retriever, split, space, queries, description, retrieve_k, final_k, log, seconds)
         if fitted is not None:
             fitted[name] = retriever
     return _summary(methods, queries, split, space, retrieve_k, final_k)
@@ -193,17 +196,17 @@ def evaluate_fitted(
     retrievers: dict[str, Retriever],
     split: Split,
     space: FeatureSpace,
+    description: DatasetDescription,
     sample_size: int | None = DEFAULT_SAMPLE,
     seed: int = DEFAULT_SEED,
     retrieve_k: int = 200,
     final_k: int = 10,
     log: Callable[[str], None] = print,
-    liked_threshold: float = ML1M_DESCRIPTION.liked_threshold,
 ) -> dict:
     """evaluate_peers for retrievers already fitted on split.train (a bundle's peers), in the same form."""
     queries = streaming_queries(split, space, sample_size, seed)
     methods = {
-        name: _evaluate_one(retriever, split, space, queries, retrieve_k, final_k, liked_threshold, log, None)
+        name: _evaluate_one(retriever, split, space, queries, description, retrieve_k, final_k, log, None)
         for name, retriever in retrievers.items()
     }
     return _summary(methods, queries, split, space, retrieve_k, final_k)
@@ -214,14 +217,14 @@ def _evaluate_one(
     split: Split,
     space: FeatureSpace,
     queries: StreamingQueries,
+    description: DatasetDescription,
     retrieve_k: int,
     final_k: int,
-    liked_threshold: float,
     log: Callable[[str], None],
     index_seconds: float | None,
 ) -> dict:
     name = retriever.name
-    result = evaluate_retriever(retriever, split, space, queries, retrieve_k, final_k, liked_threshold)
+    result = evaluate_retriever(retriever, split, space, queries, description.liked_threshold, retrieve_k, final_k)
     if index_seconds is not None:
         result["seconds"] = {"index": round(index_seconds, 2), **result["seconds"]}
     settings = {key: value for key, value in retriever.to_arrays().items() if value.ndim == 0 and key != "retriever"}
@@ -229,7 +232,7 @@ def _evaluate_one(
     if getattr(retriever, "validation", None):
         result["validation_recall@50"] = {str(key): value for key, value in retriever.validation.items()}
     if name == "bias":
-        result["rating"] = bias_rating_errors(split)
+        result["rating"] = bias_rating_errors(split, description)
     s = result["seconds"]
     index = f"index {s['index']:.1f}s, " if "index" in s else ""
     log(f"{name}: {index}static {s['static']:.1f}s, streaming {s['streaming']:.1f}s")

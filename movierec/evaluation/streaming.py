@@ -10,8 +10,10 @@ import pandas as pd
 from movierec.data.split import Split
 from movierec.evaluation.baselines import popularity_scores
 from movierec.features.space import FeatureSpace, centre_ratings
-from movierec.recommender import Recommender, top_k_rows
+from movierec.recommender import Recommender
 from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.source import Queries
+from movierec.retrievers.topk import top_k_rows
 
 HIT_KS = (10, 100)
 NDCG_K = 10
@@ -185,7 +187,7 @@ def final_list_ranks(
     """0-based rank of each target in the two-stage list (retrieve k, order by the FinalScorer as `recommend`
     does); k when the target was not retrieved. scores: retrieval scores with excluded movies at -inf."""
     candidates = top_k_rows(scores, k)
-    order, _, _ = recommender.final_order(inputs, vectors, scores, candidates)
+    order, _, _ = recommender.two_stage.order(inputs, vectors, scores, candidates)
     listed = np.take_along_axis(candidates, order, axis=1) == targets[:, None]
     return np.where(listed.any(axis=1), listed.argmax(axis=1), k)
 
@@ -214,12 +216,11 @@ def streaming_evaluate(
     for start in range(0, n, chunk_events):
         events = np.arange(start, min(start + chunk_events, n))
         inputs = event_inputs(space, timeline, base, events)
-        vectors = recommender.user_vectors(inputs)
+        vectors = recommender.contexts.vectors(inputs)
         excluded = excluded_rows(timeline, events)
         targets = timeline.target_row[events]
-        retrieval = recommender.retrieval_scores(  # the live weight and the transition term, as served
-            vectors, timeline.live(events), event_histories(timeline, events)
-        )
+        queries = Queries(event_histories(timeline, events), vectors, timeline.live(events))
+        retrieval = recommender.scorer.retrieval_scores(queries)  # the live weight and the history terms, as served
         scores = np.where(excluded, -np.inf, retrieval).astype(np.float32)
         ranks["retrieval"][events] = target_ranks(scores, targets, excluded)
         ranks["popularity"][events] = target_ranks(popularity[None, :], targets, excluded)
@@ -257,7 +258,7 @@ def streaming_evaluate(
             "unknown_users": int((~known).sum()),
             "after_test_ratings": int(live.sum()),
         },
-        "live_weight": None if recommender.live_weight is None else recommender.live_weight.live_weight,
+        "live_weight": None if recommender.scorer.live is None else recommender.scorer.live.live_weight,
         "two_stage_events": sample_info,
         "retrieve_k": int(k),
     }

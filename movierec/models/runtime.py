@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import onnxruntime as ort
 
 from movierec.errors import BundleError
 
+Model = Callable[[dict[str, np.ndarray]], np.ndarray]  # a model on named input arrays (OnnxModel, in the product)
 ONNX_DTYPES = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
 
 
@@ -63,4 +65,17 @@ class OnnxModel:
         return self.session.run([self._output], feed)[0]
 
 
-__all__ = ["OnnxModel"]
+def in_batches(model: Model, inputs: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
+    """model over aligned input arrays in row batches (bounds the memory of large evaluations); an array of one row
+    among longer ones (one user for many movies) goes whole into every batch."""
+    n = max(len(v) for v in inputs.values())
+    if n <= batch_size:
+        return model(inputs)
+
+    def rows(array: np.ndarray, i: int) -> np.ndarray:
+        return array if len(array) == 1 else array[i : i + batch_size]
+
+    return np.concatenate([model({k: rows(v, i) for k, v in inputs.items()}) for i in range(0, n, batch_size)])
+
+
+__all__ = ["Model", "OnnxModel", "in_batches"]

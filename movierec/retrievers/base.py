@@ -1,23 +1,23 @@
-"""The one retriever interface every method implements: fit on training ratings, score any history, top-k, arrays."""
+"""The peer methods' common machinery: fit on training ratings, score any history, save as plain arrays."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from typing import ClassVar, Self
+from typing import Self
 
 import numpy as np
 import pandas as pd
 
 from movierec.features.space import FeatureSpace
-from movierec.retrievers.history import History, HistoryBatch
+from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.source import CandidateSource, Queries
 
 LOWEST = np.float32(np.finfo(np.float32).min)  # the score of movies the training period never saw
 REQUIRED_COLUMNS = ("user_id", "movie_id", "rating")
 
 
-class Retriever(abc.ABC):
-    """A retrieval method over the catalogue of a FeatureSpace.
+class Retriever(CandidateSource):
+    """A peer method: a candidate source fitted on training ratings alone, which reads only the queries' histories.
 
     `index` fits on training ratings only; `scores` answers for any rating histories (training users, users whose
     history goes on after training, brand-new users): columns are catalogue rows, higher is better, movies unknown
@@ -25,8 +25,6 @@ class Retriever(abc.ABC):
     Subclasses implement `_fit`, `_score` (histories with at least one known movie), `_arrays` and `_load`.
     """
 
-    name: ClassVar[str]
-    space: FeatureSpace
     popularity: np.ndarray  # training ratings per catalogue row
 
     # ---- fitting -----------------------------------------------------------------------------------
@@ -58,10 +56,10 @@ class Retriever(abc.ABC):
         """Per catalogue row: was the movie rated in the training period."""
         return self.popularity > 0
 
-    def scores(self, histories: Sequence[History]) -> np.ndarray:
-        """(len(histories), n_catalog) float32 scores, higher is better."""
+    def scores(self, queries: Queries) -> np.ndarray:
+        """(queries.size, n_catalog) float32 scores of the queries' histories, higher is better."""
         self._check_indexed()
-        batch = HistoryBatch.of(histories, self.space.catalog_rows)
+        batch = queries.histories
         usable = batch.only(self.known)
         has_known = usable.lengths() > 0
         out = np.empty((batch.size, self.space.n_catalog), dtype=np.float32)
@@ -89,30 +87,6 @@ class Retriever(abc.ABC):
         """Popularity squeezed into (-1, 0): for methods whose scores are >= 0, the order of movies with no evidence
         (score 0) then follows popularity instead of catalogue order."""
         return (self.popularity / (self.popularity.max() + 1.0) - 1.0).astype(np.float32)
-
-    def top_k(self, histories: Sequence[History], k: int, exclude_rated: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, scores), each (len(histories), min(k, n_catalog)), best first, equal scores in catalogue order (as
-        a stable sort). Rated movies are left out when exclude_rated; a list with fewer eligible movies than k ends in
-        row -1, score -inf."""
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        scores = self.scores(histories)
-        k = min(int(k), scores.shape[1])
-        if exclude_rated:
-            batch = HistoryBatch.of(histories, self.space.catalog_rows)
-            scores[batch.owner, batch.rows] = -np.inf
-        # the k-th best score by partition; then every better movie and, of those tied with it, the first in
-        # catalogue order: exactly k per row, the same k a full stable sort would keep
-        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
-        better = scores > kth
-        tied = scores == kth
-        take = better | (tied & (np.cumsum(tied, axis=1) <= k - better.sum(axis=1, keepdims=True)))
-        part = np.nonzero(take)[1].reshape(len(scores), k)
-        values = np.take_along_axis(scores, part, axis=1)
-        order = np.lexsort((part, -values), axis=-1)
-        rows = np.take_along_axis(part, order, axis=1)
-        values = np.take_along_axis(values, order, axis=1)
-        return np.where(np.isneginf(values), -1, rows), values
 
     # ---- plain arrays (how a bundle would store it: no pickle) ----------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:

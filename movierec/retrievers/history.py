@@ -93,6 +93,12 @@ class HistoryBatch:
         return cls(len(histories), owner, rows, np.concatenate([h.ratings for h in histories]))
 
     @classmethod
+    def empty(cls, size: int) -> HistoryBatch:
+        """A batch of `size` empty histories (users whose histories no source needs)."""
+        none = np.zeros(0, np.int64)
+        return cls(size, none, none, np.zeros(0, np.float32))
+
+    @classmethod
     def one(cls, rows: np.ndarray, ratings: np.ndarray) -> HistoryBatch:
         """A batch of one history: catalogue rows and ratings in time order (a served user's history)."""
         return cls(1, np.zeros(len(rows), np.int64), rows, ratings)

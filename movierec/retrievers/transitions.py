@@ -11,8 +11,6 @@ installs no SciPy).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -129,19 +127,3 @@ class TransitionRetriever(Retriever):
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError("retriever array 'values' must hold finite numbers at least 0")
         self.indptr, self.indices, self.values = indptr, indices, values
-
-
-@dataclass(frozen=True)
-class TransitionTerm:
-    """What the served retrieval score adds to the towers' dot product: weight x a fitted TransitionRetriever's
-    recent_scores of the user's latest ratings."""
-
-    retriever: TransitionRetriever
-    weight: float
-
-    def __post_init__(self):
-        if not (np.isfinite(self.weight) and self.weight > 0):
-            raise ValueError(f"the transition weight must be a positive number, got {self.weight}")
-
-    def scores(self, batch: HistoryBatch) -> np.ndarray:
-        return self.weight * self.retriever.recent_scores(batch)

@@ -11,6 +11,7 @@ from movierec.data.split import in_last_days
 from movierec.features.space import FeatureSpace
 from movierec.retrievers.base import Retriever
 from movierec.retrievers.history import histories_of
+from movierec.retrievers.source import Queries
 
 VALIDATION_DAYS = 7.0
 VALIDATION_K = 50
@@ -26,7 +27,7 @@ def holdout(train: pd.DataFrame, days: float = VALIDATION_DAYS) -> tuple[pd.Data
 def validation_recall(retriever: Retriever, fit: pd.DataFrame, validation: pd.DataFrame, k: int) -> float:
     """Mean Recall@k of the validation-period movies of each validation user, from their fit-period history."""
     users = np.unique(validation["user_id"].to_numpy())
-    rows, _ = retriever.top_k(histories_of(fit, users), k)
+    rows, _ = retriever.top_k(Queries.of(histories_of(fit, users), retriever.space), k)
     wanted = retriever.space.catalog_rows(validation["movie_id"].to_numpy())
     owner = np.searchsorted(users, validation["user_id"].to_numpy())
     hit = (rows[owner] == wanted[:, None]).any(axis=1)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from movierec.errors import MovieRecError
+from movierec.retrievers.topk import top_k_rows
 
 MISSING_ID = -1  # the identifier in padded result slots (their score is -inf)
 MAX_SCORE_MAGNITUDE = 1e30  # |inner product| bound that keeps float32 scores finite
@@ -68,12 +69,14 @@ def _max_norm(array: np.ndarray) -> float:
 
 
 class VectorIndex(ABC):
-    """Exact or approximate maximum-inner-product search: `index(vectors, identifiers)`, then `top_k(queries, k)`."""
+    """Exact or approximate maximum-inner-product search: `index(vectors, identifiers)`, then `top_k(queries, k)`;
+    `scores(queries)` gives every exact inner product, for a score that adds terms to them (movierec.scoring)."""
 
     name: str = "base"
 
     def __init__(self) -> None:
         self._identifiers: np.ndarray | None = None
+        self._vectors = np.empty((0, 0), dtype=np.float32)
         self._sorted_ids = np.empty(0, dtype=np.int64)
         self._sorted_rows = np.empty(0, dtype=np.int64)
         self._max_norm = 0.0
@@ -100,6 +103,7 @@ class VectorIndex(ABC):
         ids = self._check_identifiers(identifiers, vectors.shape[0])
         self._build(vectors)  # may raise: the state below is only replaced after a complete build
         order = np.argsort(ids, kind="stable")
+        self._vectors = vectors
         self._identifiers, self._sorted_ids, self._sorted_rows = ids, ids[order], order.astype(np.int64)
         self._max_norm, self._dimension = _max_norm(vectors), vectors.shape[1]
         return self
@@ -112,10 +116,23 @@ class VectorIndex(ABC):
         (identifiers not in the catalogue are ignored). Returns (identifiers int64, scores float32), both of
         shape (n_queries, min(k, size)), best first; slots a query cannot fill hold MISSING_ID and -inf.
         """
-        if self._identifiers is None:
-            raise VectorIndexError(f"{self.name}: nothing is indexed yet; call index(vectors, identifiers) first")
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise VectorIndexError(f"k: expected an integer >= 1, got {k!r}")
+        queries = self._checked_queries(queries)
+        excluded = self._excluded_rows(exclude, queries.shape[0])
+        k = min(int(k), self.size)
+        rows, scores = self._search(queries, k, excluded)
+        identifiers = np.where(rows >= 0, self._identifiers[np.maximum(rows, 0)], MISSING_ID)
+        return identifiers.astype(np.int64), scores.astype(np.float32)
+
+    def scores(self, queries: Any) -> np.ndarray:
+        """Every inner product of each query with the indexed vectors: (n_queries, size) float32, catalogue rows in
+        the order they were indexed. Exact whatever the backend (one matrix product)."""
+        return self._checked_queries(queries) @ self._vectors.T
+
+    def _checked_queries(self, queries: Any) -> np.ndarray:
+        if self._identifiers is None:
+            raise VectorIndexError(f"{self.name}: nothing is indexed yet; call index(vectors, identifiers) first")
         queries = _as_matrix(queries, "queries")
         if queries.shape[1] != self._dimension:
             raise VectorIndexError(
@@ -123,11 +140,7 @@ class VectorIndex(ABC):
             )
         if _max_norm(queries) * self._max_norm > MAX_SCORE_MAGNITUDE:
             raise VectorIndexError("queries: inner products with the catalogue would overflow; normalise the vectors")
-        excluded = self._excluded_rows(exclude, queries.shape[0])
-        k = min(int(k), self.size)
-        rows, scores = self._search(queries, k, excluded)
-        identifiers = np.where(rows >= 0, self._identifiers[np.maximum(rows, 0)], MISSING_ID)
-        return identifiers.astype(np.int64), scores.astype(np.float32)
+        return queries
 
     @staticmethod
     def _check_identifiers(identifiers: Any, n: int) -> np.ndarray:
@@ -198,22 +211,6 @@ class VectorIndex(ABC):
         """Validated queries, 1 <= k <= size -> (rows, scores) of shape (n_queries, k), padded with -1 / -inf."""
 
 
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Row-wise column indices of the k highest scores, best first, ties in column order (deterministic)."""
-    n, size = scores.shape
-    if k >= size:
-        return np.argsort(-scores, axis=1, kind="stable")
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)  # by score desc, then by column
-    result = np.take_along_axis(part, order, axis=1)
-    kth = part_scores.min(axis=1, keepdims=True)
-    tied_outside = (scores >= kth).sum(axis=1) > k  # argpartition picked arbitrary members of a tie at the cut
-    for i in np.flatnonzero(tied_outside):
-        result[i] = np.argsort(-scores[i], kind="stable")[:k]
-    return result
-
-
 def _pad(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     missing = np.isneginf(scores)
     return np.where(missing, -1, rows).astype(np.int64), scores
@@ -224,15 +221,11 @@ class NumpyIndex(VectorIndex):
 
     name = "numpy"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._vectors = np.empty((0, 0), dtype=np.float32)
-
     def _build(self, vectors: np.ndarray) -> None:
-        self._vectors = vectors
+        pass  # the index's own copy of the vectors (VectorIndex.index) is all it searches
 
     def _search(self, queries, k, excluded):
-        n, size = queries.shape[0], self._vectors.shape[0]
+        n, size = queries.shape[0], self.size
         rows = np.empty((n, k), dtype=np.int64)
         scores = np.empty((n, k), dtype=np.float32)
         step = max(1, CHUNK_SCORES // size)
@@ -242,7 +235,7 @@ class NumpyIndex(VectorIndex):
             if excluded is not None:
                 for i in range(start, stop):
                     chunk[i - start, excluded[i]] = -np.inf
-            top = top_rows(chunk, k)
+            top = top_k_rows(chunk, k)
             rows[start:stop], scores[start:stop] = top, np.take_along_axis(chunk, top, axis=1)
         return _pad(rows, scores)
 
@@ -364,5 +357,4 @@ __all__ = [
     "VectorIndex",
     "VectorIndexError",
     "make_index",
-    "top_rows",
 ]

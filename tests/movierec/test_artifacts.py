@@ -175,58 +175,40 @@ def test_history_length_that_the_user_tower_does_not_take(folder):
     one_line_refusal(folder, "user_tower.onnx: input history_movies has width 20, the bundle's data has 25")
 
 
-@pytest.mark.parametrize(
-    ("sequence", "match"),
-    [
-        ({"weight": 0.25, "live_weight": 1.5}, "unusable sequence weights .*live weight must be in"),
-        ({"weight": 0.25, "live_weight": "high"}, "unusable sequence weights"),
-        ({"weight": 0.25, "live_weight": 0.8, "_pooled": 999}, "pooled side's 999 columns do not fit"),
-    ],
-)
-def test_sequence_weights_that_do_not_fit_the_vectors(folder, sequence, match):
-    with edited_manifest(folder) as manifest:
-        pooled = sequence.pop("_pooled", None)
-        manifest["config"]["sequence"].update(sequence)
-        if pooled is not None:
-            manifest["config"]["retrieval"]["output_dim"] = pooled
-    one_line_refusal(folder, match)
+def edit_scoring(folder, **changes) -> None:
+    """Change scoring.json and its manifest entry together (checksums still match: a deliberate edit)."""
+    scoring = json.loads((folder / "scoring.json").read_text())
+    replace_part(folder, "scoring.json", json.dumps({**scoring, **changes}).encode())
 
 
 @pytest.mark.parametrize(
-    ("transitions", "match"),
+    ("changes", "match"),
     [
-        ({"weight": -1.0}, "unusable transition term .*must be a positive number"),
-        ({"weight": "strong"}, "unusable transition term"),
-        ({"weight": 2.0, "_drop_peer": True}, "weighs a transition term .* saves no 'transitions' peer"),
+        ({"live_weight": 1.5}, r"scoring.json: scoring: live_weight must be in \[0, 1\]"),
+        ({"live_weight": "high"}, "scoring.json: scoring: live_weight must be a finite number"),
+        ({"pooled_width": 999}, "scoring.json: scoring: the pooled side's 999 columns do not fit vectors of 48"),
+        ({"transition_weight": -1.0}, "scoring.json: scoring: transition_weight must be at least 0"),
+        ({"popularity_weight": "high"}, "scoring.json: scoring: popularity_weight must be a finite number"),
+        ({"like_slope": float("nan")}, "scoring.json: scoring: like_slope must be a finite number"),
+        ({"slope": 1.0}, r"scoring.json: scoring: expected exactly .* unknown \['slope'\]"),
     ],
 )
-def test_transition_terms_the_bundle_cannot_serve(folder, transitions, match):
-    with edited_manifest(folder) as manifest:
-        if transitions.pop("_drop_peer", False):
-            manifest["peers"].remove("transitions")
-            manifest["files"].pop("peers/transitions.npz")
-        manifest["config"]["transitions"].update(transitions)
+def test_scoring_the_bundle_cannot_serve(folder, changes, match):
+    edit_scoring(folder, **changes)
     one_line_refusal(folder, match)
 
 
-@pytest.mark.parametrize(
-    ("popularity", "match"),
-    [
-        ({"weight": -1.0}, "unusable recent-popularity term .*must be a positive number"),
-        ({"weight": "high"}, "unusable recent-popularity term"),
-    ],
-)
-def test_recent_popularity_terms_the_bundle_cannot_serve(folder, popularity, match):
+def test_a_weighted_transition_term_needs_its_saved_source(folder):
     with edited_manifest(folder) as manifest:
-        manifest["config"]["popularity"].update(popularity)
-    one_line_refusal(folder, match)
+        manifest["peers"].remove("transitions")
+        manifest["files"].pop("peers/transitions.npz")
+    one_line_refusal(folder, "scoring.json: scoring: it weighs a transition term .* no fitted 'transitions' source")
 
 
-def test_bundle_without_a_recent_popularity_term_loads_without_it(folder):
-    """As bundles written before the term: no popularity entry in their config."""
-    with edited_manifest(folder) as manifest:
-        del manifest["config"]["popularity"]
-    assert recommender_from_bundle(load_bundle(folder)).popularity is None
+def test_a_term_at_weight_zero_is_left_out(folder):
+    edit_scoring(folder, popularity_weight=0.0, transition_weight=0.0)
+    scorer = recommender_from_bundle(load_bundle(folder)).scorer
+    assert scorer.popularity is None and scorer.transitions is None and scorer.live is not None
 
 
 def test_users_table_of_another_dataset(folder):
@@ -253,9 +235,10 @@ def test_vocabulary_larger_than_the_models_embedding_tables(folder):
     one_line_refusal(folder, "user_tower.onnx: fails on the feature space's largest ids")
 
 
-def test_final_scorer_with_a_non_finite_number(folder):
-    replace_part(folder, "final_scorer.json", b'{"temperature": 0.1, "slope": NaN, "intercept": 1}')
-    one_line_refusal(folder, "final_scorer.json: .* must be finite")
+def test_a_bundle_without_a_dataset_description_is_refused(folder):
+    with edited_manifest(folder) as manifest:
+        del manifest["dataset"]
+    one_line_refusal(folder, "manifest.json: dataset: a dataset description must be a JSON object")
 
 
 def test_nothing_is_unpickled(folder, monkeypatch):
@@ -286,6 +269,7 @@ def test_stale_staging_is_cleaned_by_the_next_export(root_copy):
 # ---- the peers' methods saved beside the two-tower model ------------------------------------------------------
 def test_peers_are_saved_as_arrays_and_rebuilt(folder):
     from movierec.retrievers import RETRIEVERS, History
+    from movierec.retrievers.source import Queries
 
     bundle = load_bundle(folder)
     assert bundle.manifest["peers"] == sorted(RETRIEVERS)
@@ -294,17 +278,17 @@ def test_peers_are_saved_as_arrays_and_rebuilt(folder):
     history = [History(np.array([first]), np.array([5.0]))]
     for name, peer in bundle.peers.items():
         assert peer.name == name and peer.space is bundle.space
-        scores = peer.scores(history)
+        scores = peer.scores(Queries.of(history, bundle.space))
         assert scores.shape == (1, bundle.space.n_catalog) and np.isfinite(scores).all()
     resaved = load_bundle(resave_bundle(folder.parent))  # a re-export keeps them
     assert sorted(resaved.peers) == sorted(RETRIEVERS)
 
 
 def test_bundle_without_peers_still_loads(folder):
-    """As bundles written before peers were saved: no peers, and no transition term in their config."""
+    """No peers saved and no transition term weighed: nothing but the two stages to serve."""
+    edit_scoring(folder, transition_weight=0.0)
     with edited_manifest(folder) as manifest:
         del manifest["peers"]
-        del manifest["config"]["transitions"]
         for name in [n for n in manifest["files"] if n.startswith("peers/")]:
             del manifest["files"][name]
     shutil.rmtree(folder / "peers")

@@ -1,4 +1,4 @@
-"""training.memory: with the training package imported first, TensorFlow's large per-step tensors (a catalogue
+"""training.memory: with keep_freed_memory called first (as every training entry point's main() does), TensorFlow's large per-step tensors (a catalogue
 softmax's) reuse freed heap memory instead of being mapped and faulted in afresh at every step."""
 
 import subprocess
@@ -11,7 +11,8 @@ from training.memory import keep_freed_memory
 SCRIPT = """
 import resource, sys
 if sys.argv[1] == "training":
-    import training  # sets the heap up, as every `python -m training.<stage>` does first
+    from training.memory import keep_freed_memory
+    keep_freed_memory()  # sets the heap up, as every `python -m training.<stage>` does first
 import keras, numpy as np, tensorflow as tf
 
 class Batches(keras.utils.PyDataset):  # fit over a PyDataset: TensorFlow's generator dataset lowers the trim threshold

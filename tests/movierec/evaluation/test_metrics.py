@@ -58,5 +58,6 @@ def test_popularity_counts_and_recent_window():
 def test_bias_model_learns_user_and_movie_offsets():
     train = pd.DataFrame({"user_id": [1, 1, 2, 2], "movie_id": [1, 2, 1, 2], "rating": [5, 4, 3, 2]})
     model = BiasModel(reg_user=0.0, reg_movie=0.0, iterations=50).fit(train)
-    assert model.predict([1, 2], [1, 2]) == pytest.approx([5, 2], abs=1e-6)
-    assert model.predict([99], [99]) == pytest.approx([3.5])  # unknown user and movie: the global mean
+    assert model.predict([1, 2], [1, 2], (1.0, 5.0)) == pytest.approx([5, 2], abs=1e-6)
+    assert model.predict([1, 2], [1, 2], (2.5, 4.5)) == pytest.approx([4.5, 2.5])  # clipped to the scale given
+    assert model.predict([99], [99], (1.0, 5.0)) == pytest.approx([3.5])  # unknown user and movie: the global mean

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from movierec.data.split import Split, chronological_split
+from movierec.datasets import ml1m
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.evaluate import _hit_summary, _recall_summary, _relevant_sets
 from movierec.evaluation.metrics import ndcg_at_k, recall_curve, rmse
@@ -16,6 +17,7 @@ from movierec.evaluation.peers import evaluate_peers, static_evaluate, streaming
 from movierec.evaluation.streaming import build_timeline, excluded_rows, sample_events, target_ranks
 from movierec.features.space import FeatureSpace
 from movierec.retrievers import RETRIEVERS, histories_of, make_retriever
+from movierec.retrievers.source import Queries
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,10 @@ def world(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
     unseen = split.test["movie_id"].value_counts().index[:2]
     split = Split(split.train.loc[~split.train["movie_id"].isin(unseen)], split.test, split.cutoff_timestamp)
-    return split, FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=20)
+    space = FeatureSpace.fit(
+        split.train, synthetic_data.users, synthetic_data.movies, history_length=20, description=ml1m.DESCRIPTION
+    )
+    return split, space
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +43,11 @@ def test_static_protocol_is_the_models(world, fitted):
     one list per test user from their training ratings, training movies masked, the same relevant sets and helpers."""
     split, space = world
     train, test = split.train, split.test
-    got = static_evaluate(fitted["bias"], split, space, retrieve_k=50, final_k=10)
+    got = static_evaluate(fitted["bias"], split, space, liked_threshold=4.0, retrieve_k=50, final_k=10)
     users = np.unique(test["user_id"].to_numpy())
     known = np.isin(users, train["user_id"].to_numpy())
     assert (~known).any() and known.any()
-    scores = fitted["bias"].scores(histories_of(train, users)).astype(np.float64)
+    scores = fitted["bias"].scores(Queries.of(histories_of(train, users), space)).astype(np.float64)
     seen = train.loc[train["user_id"].isin(users)]
     scores[
         np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
@@ -109,7 +114,9 @@ def test_no_method_sees_a_rating_at_or_after_the_one_it_predicts(world, fitted):
 def test_evaluate_peers_every_method(world):
     split, space = world
     lines = []
-    result = evaluate_peers(list(RETRIEVERS), split, space, sample_size=300, seed=3, retrieve_k=100, log=lines.append)
+    result = evaluate_peers(
+        list(RETRIEVERS), split, space, ml1m.DESCRIPTION, sample_size=300, seed=3, retrieve_k=100, log=lines.append
+    )
     assert list(result["methods"]) == list(RETRIEVERS) and len(lines) == len(RETRIEVERS)
     assert result["streaming_events"] == {"kind": "sample", "events": 300, "seed": 3, "of": len(split.test)}
     methods = result["methods"]
@@ -122,8 +129,8 @@ def test_evaluate_peers_every_method(world):
     for name in ("item_knn", "user_knn", "mf", "ease"):
         assert methods[name]["static"]["hits"]["hr@10"] > methods["popularity"]["static"]["hits"]["hr@10"], name
         assert methods[name]["streaming"]["hr@10"] > methods["popularity"]["streaming"]["hr@10"], name
-    predicted = BiasModel().fit(split.train).predict(split.test["user_id"], split.test["movie_id"])
+    predicted = BiasModel().fit(split.train).predict(split.test["user_id"], split.test["movie_id"], (1.0, 5.0))
     assert methods["bias"]["rating"]["rmse"] == pytest.approx(rmse(predicted, split.test["rating"]))
     assert "rating" not in methods["ease"] and methods["ease"]["settings"]["lam"] > 0
     with pytest.raises(ValueError, match="unknown retriever 'svd'"):
-        evaluate_peers(["popularity", "svd"], split, space, sample_size=10, log=lines.append)
+        evaluate_peers(["popularity", "svd"], split, space, ml1m.DESCRIPTION, sample_size=10, log=lines.append)

@@ -1,5 +1,6 @@
 """The streaming protocol: no rating reaches the model before the one it predicts, exclusion, metrics by hand, sample."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from movierec.artifacts import load_bundle
 from movierec.data.split import chronological_split
+from movierec.datasets import ml1m
 from movierec.evaluation.streaming import (
     build_timeline,
     excluded_rows,
@@ -16,8 +18,9 @@ from movierec.evaluation.streaming import (
     streaming_evaluate,
 )
 from movierec.features.space import FeatureSpace
-from movierec.models.final_score import FinalScorer
 from movierec.recommender import Recommender
+from movierec.retrievers.transitions import TransitionRetriever
+from movierec.scoring import ScoringConfig
 
 
 class Recorder:
@@ -67,16 +70,31 @@ def tiny(synthetic_data):
     ]
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
     split = chronological_split(ratings, test_fraction=0.5)
-    space = FeatureSpace.fit(split.train, users, movies, history_length=4)
+    space = FeatureSpace.fit(split.train, users, movies, history_length=4, description=ml1m.DESCRIPTION)
     # retrieval scores = first coordinate: movie row 0 > 1 > 2 > 3 > 4; the ranker predicts 5 x second coordinate
     movie_vectors = np.array([[0.5, 0.1], [0.4, 0.2], [0.3, 0.3], [0.2, 0.4], [0.1, 0.5]], np.float32)
     user_model = Recorder(lambda inputs: np.tile(np.array([[1.0, 0.0]], np.float32), (len(inputs["user_id"]), 1)))
     ranker = lambda inputs: 5.0 * inputs["movie_vector"][:, 1]  # noqa: E731
     # a flat retrieval softmax (temperature 100), so the ranker's preference for later rows decides the final order
-    scorer = FinalScorer(temperature=100.0, slope=2.0, intercept=-3.0)
-    rec = Recommender(space, user_model, ranker, movie_vectors, movies, users, split.train, scorer)
+    scoring = ScoringConfig(pooled_width=2, temperature=100.0, like_slope=2.0, like_intercept=-3.0)
+    rec = built(space, user_model, ranker, movie_vectors, movies, users, split.train, scoring)
     user_model.reset()
     return rec, split, user_model, m
+
+
+def built(space, user_model, ranker, movie_vectors, movies, users, train, scoring, peers=None) -> Recommender:
+    return Recommender.build(
+        space=space,
+        user_model=user_model,
+        ranking_model=ranker,
+        movie_vectors=movie_vectors,
+        movies=movies,
+        users=users,
+        train_ratings=train,
+        scoring=scoring,
+        description=ml1m.DESCRIPTION,
+        peers=peers,
+    )
 
 
 def test_hand_made_histories_exclusion_and_ranks(tiny):
@@ -157,7 +175,10 @@ def test_sample_is_fixed_by_its_seed():
 def streamed(synthetic_bundle, synthetic_data):
     bundle = load_bundle(synthetic_bundle)
     recorder = Recorder(bundle.user_model)
-    rec = Recommender(
+    towers_alone = dataclasses.replace(  # the towers' score alone, at the trained weight for every event
+        bundle.scoring, live_weight=bundle.scoring.sequence_weight, transition_weight=0.0, popularity_weight=0.0
+    )
+    rec = built(
         bundle.space,
         recorder,
         bundle.ranking_model,
@@ -165,7 +186,7 @@ def streamed(synthetic_bundle, synthetic_data):
         bundle.movies,
         bundle.users,
         bundle.train_ratings,
-        bundle.final_scorer,
+        towers_alone,
     )
     recorder.reset()
     split = chronological_split(synthetic_data.ratings, bundle.manifest["config"]["test_fraction"])
@@ -211,7 +232,8 @@ def test_event_inputs_match_the_serving_profile_path(streamed):
         earlier = timeline.loc[
             (timeline["user_id"] == event["user_id"]) & (timeline["position"] < len(split.train) + i)
         ]
-        user = rec.users.loc[rec.users["user_id"] == event["user_id"]].iloc[0]
+        users = rec.contexts.users
+        user = users.loc[users["user_id"] == event["user_id"]].iloc[0]
         expected = space.profile_inputs(
             str(user["gender"]), int(user["age"]), int(user["occupation"]),
             earlier["movie_id"].to_numpy(), earlier["rating"].to_numpy(), user_id=int(event["user_id"]),
@@ -231,7 +253,7 @@ def test_ranks_exclude_everything_rated_before(streamed):
         event = split.test.iloc[i]
         mine = timeline.loc[(timeline["user_id"] == event["user_id"]).to_numpy()]
         before = set(rows[mine.index[mine["position"] < len(split.train) + i]])
-        scores = rec.movie_vectors @ vectors[i]
+        scores = rec.scorer.towers.movie_vectors @ vectors[i]
         target = int(rec.space.catalog_rows([event["movie_id"]])[0])
         ahead = [r for r in range(len(scores)) if r not in before and scores[r] > scores[target]]
         assert result["ranks"]["retrieval"][i] == len(ahead), f"event {i}"
@@ -315,21 +337,23 @@ def test_events_after_a_users_first_test_rating_are_live(tiny):
 def test_live_events_are_retrieved_with_the_live_weight(tiny):
     """Pooled side (first coordinate) and sequence side (second) order the movies oppositely: an event whose history
     holds earlier test ratings is ranked by the live weight's mix, every other event by the trained one."""
-    from movierec.models.live_weight import LiveWeight
-
     rec, split, _, m = tiny
 
     def ranks(live_weight):
         user_model = lambda inputs: np.tile(np.array([[1.0, 0.5]], np.float32), (len(inputs["user_id"]), 1))  # noqa: E731
-        recommender = Recommender(
-            rec.space, user_model, rec._rank_fn, rec.movie_vectors, rec.movies, rec.users, split.train,
-            rec.final_scorer, live_weight=live_weight,
+        scoring = ScoringConfig(
+            pooled_width=1, temperature=100.0, like_slope=2.0, like_intercept=-3.0, sequence_weight=0.5,
+            live_weight=live_weight,
+        )  # fmt: skip
+        recommender = built(
+            rec.space, user_model, rec.ranker._rank_fn, rec.scorer.towers.movie_vectors, rec.catalogue.movies,
+            rec.contexts.users, split.train, scoring,
         )  # fmt: skip
         result = streaming_evaluate(recommender, split, retrieve_k=5, sample_size=4)
         return result["ranks"]["retrieval"], result["metrics"]
 
-    trained, metrics = ranks(None)
-    live, live_metrics = ranks(LiveWeight(pooled_width=1, weight=0.5, live_weight=1.0))  # live: the sequence side
+    trained, metrics = ranks(0.5)
+    live, live_metrics = ranks(1.0)  # live: the sequence side
     np.testing.assert_array_equal(trained[:2], live[:2])  # first test ratings: the trained weight
     np.testing.assert_array_equal(trained[2:], [1, 0])  # A's m4 behind m3; C's m0 first
     np.testing.assert_array_equal(live[2:], [0, 3])  # reversed order: m4 first; m0 last of the four left
@@ -337,13 +361,15 @@ def test_live_events_are_retrieved_with_the_live_weight(tiny):
     assert live_metrics["events"]["after_test_ratings"] == 2
 
 
-class RecordingTerm:
-    """A transition term that records the histories it is given and adds `bonus` to the movie after the latest."""
+class RecordingTransitions(TransitionRetriever):
+    """A transition source that records the histories it is given and scores `bonus` for the movie after the
+    latest."""
 
     def __init__(self, bonus: float):
+        super().__init__()
         self.bonus, self.batches = bonus, []
 
-    def scores(self, batch):
+    def recent_scores(self, batch):
         self.batches.append(batch)
         out = np.zeros((batch.size, 5), np.float32)
         for owner in range(batch.size):
@@ -355,10 +381,11 @@ class RecordingTerm:
 
 def test_the_transition_term_sees_each_events_earlier_ratings_oldest_first_and_moves_live_ranks(tiny):
     rec, split, _, m = tiny
-    term = RecordingTerm(bonus=10.0)
-    recommender = Recommender(
-        rec.space, rec._user_fn, rec._rank_fn, rec.movie_vectors, rec.movies, rec.users, split.train,
-        rec.final_scorer, transitions=term,
+    term = RecordingTransitions(bonus=10.0)
+    scoring = dataclasses.replace(rec.scorer.config, transition_weight=1.0)
+    recommender = built(
+        rec.space, rec.contexts._user_fn, rec.ranker._rank_fn, rec.scorer.towers.movie_vectors, rec.catalogue.movies,
+        rec.contexts.users, split.train, scoring, peers={"transitions": term},
     )  # fmt: skip
     result = streaming_evaluate(recommender, split, retrieve_k=5, sample_size=4)
     (batch,) = term.batches

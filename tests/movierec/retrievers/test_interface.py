@@ -10,6 +10,7 @@ import pytest
 
 from movierec.retrievers import LOWEST, RETRIEVERS, History, histories_of, make_retriever
 from movierec.retrievers.base import Retriever
+from movierec.retrievers.source import Queries
 
 NAMES = sorted(RETRIEVERS)
 
@@ -41,7 +42,7 @@ def test_registry_names_the_seven_methods():
 def test_scores_shape_and_unknown_movies_lowest(name, retrievers, world):
     retriever, (split, space) = retrievers[name], world
     histories = some_histories(world)
-    scores = retriever.scores(histories)
+    scores = retriever.scores(Queries.of(histories, space))
     assert scores.shape == (len(histories), space.n_catalog) and scores.dtype == np.float32
     unseen = ~np.isin(space.catalog_ids.classes_, split.train["movie_id"].to_numpy())
     assert unseen.any()  # the synthetic catalogue has movies nobody rated in the training period
@@ -51,41 +52,43 @@ def test_scores_shape_and_unknown_movies_lowest(name, retrievers, world):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_one_history_alone_scores_as_in_a_batch(name, retrievers, world):
-    retriever = retrievers[name]
+    retriever, (_, space) = retrievers[name], world
     histories = some_histories(world)
-    together = retriever.scores(histories)
+    together = retriever.scores(Queries.of(histories, space))
     for i, history in enumerate(histories):  # one history takes the served path (movierec.retrievers.history.times)
-        np.testing.assert_allclose(retriever.scores([history])[0], together[i], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(retriever.scores(Queries.of([history], space))[0], together[i], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_top_k_excludes_rated_best_first(name, retrievers, world):
-    retriever = retrievers[name]
+    retriever, (_, space) = retrievers[name], world
     histories = some_histories(world)
-    rows, values = retriever.top_k(histories, 25)
-    scores = retriever.scores(histories)
+    rows, values = retriever.top_k(Queries.of(histories, space), 25)
+    scores = retriever.scores(Queries.of(histories, space))
     assert rows.shape == values.shape == (len(histories), 25)
     for i, history in enumerate(histories):
-        rated = set(world[1].catalog_rows(history.movie_ids).tolist())
+        rated = set(space.catalog_rows(history.movie_ids).tolist())
         assert not rated & set(rows[i].tolist())
         assert np.all(np.diff(values[i]) <= 0)
         assert np.array_equal(values[i], scores[i, rows[i]])
         # nothing eligible outside the list scores higher than its last entry
         outside = np.setdiff1d(np.arange(scores.shape[1]), [*rows[i], *rated])
         assert scores[i, outside].max() <= values[i, -1]
-    kept, _ = retriever.top_k(histories, 25, exclude_rated=False)
+    kept, _ = retriever.top_k(Queries.of(histories, space), 25, exclude_rated=False)
     assert np.array_equal(kept, np.argsort(-scores, axis=1, kind="stable")[:, :25])
 
 
 @pytest.mark.parametrize("name", ["item_knn", "user_knn", "mf", "ease", "popularity"])
 def test_empty_history_falls_back_to_popularity(name, retrievers, world):
     split, space = world
-    rows, _ = retrievers[name].top_k([History.empty()], 30)
+    rows, _ = retrievers[name].top_k(Queries.of([History.empty()], space), 30)
     counts = np.bincount(space.catalog_rows(split.train["movie_id"].to_numpy()), minlength=space.n_catalog)
     assert rows[0].tolist() == np.argsort(-counts, kind="stable")[:30].tolist()
     # a history of movies unknown to training is no evidence either
     unseen = np.setdiff1d(space.catalog_ids.classes_, split.train["movie_id"].to_numpy())[:2]
-    assert np.array_equal(retrievers[name].top_k([History(unseen, [5.0, 4.0])], 30)[0][0][:5], rows[0][:5])
+    assert np.array_equal(
+        retrievers[name].top_k(Queries.of([History(unseen, [5.0, 4.0])], space), 30)[0][0][:5], rows[0][:5]
+    )
 
 
 def test_cf_methods_use_the_history(retrievers, world):
@@ -93,9 +96,9 @@ def test_cf_methods_use_the_history(retrievers, world):
     split, space = world
     histories = some_histories(world)[:6]
     for name in ("item_knn", "user_knn", "mf", "ease", "transitions"):
-        rows, _ = retrievers[name].top_k(histories, 10)
+        rows, _ = retrievers[name].top_k(Queries.of(histories, space), 10)
         assert len({tuple(r) for r in rows.tolist()}) > 1, name
-    popular, _ = retrievers["popularity"].top_k(histories, 10, exclude_rated=False)
+    popular, _ = retrievers["popularity"].top_k(Queries.of(histories, space), 10, exclude_rated=False)
     assert len({tuple(r) for r in popular.tolist()}) == 1
 
 
@@ -110,7 +113,7 @@ def test_plain_arrays_round_trip(name, retrievers, world):
     with np.load(buffer, allow_pickle=False) as stored:
         again = type(retriever).from_arrays(dict(stored), space)
     histories = some_histories(world)
-    assert np.array_equal(again.scores(histories), retriever.scores(histories))
+    assert np.array_equal(again.scores(Queries.of(histories, space)), retriever.scores(Queries.of(histories, space)))
 
 
 def test_from_arrays_refuses_bad_arrays(retrievers, world):
@@ -144,11 +147,11 @@ def test_bad_input_gets_clear_errors(retrievers, world):
     split, space = world
     retriever = retrievers["item_knn"]
     with pytest.raises(ValueError, match="movie_id 999999 in history 1 is not in the catalogue"):
-        retriever.scores([History.empty(), History([999999], [4.0])])
+        Queries.of([History.empty(), History([999999], [4.0])], space)
     with pytest.raises(TypeError, match="history 0 is a list"):
-        retriever.scores([[1, 2]])
+        Queries.of([[1, 2]], space)
     with pytest.raises(ValueError, match="k must be a positive integer"):
-        retriever.top_k([History.empty()], 0)
+        retriever.top_k(Queries.of([History.empty()], space), 0)
     with pytest.raises(ValueError, match="one rating per movie"):
         History([1, 2], [4.0])
     with pytest.raises(ValueError, match="finite"):
@@ -156,7 +159,7 @@ def test_bad_input_gets_clear_errors(retrievers, world):
     with pytest.raises(ValueError, match="integers"):
         History(["a"], [4.0])
     with pytest.raises(RuntimeError, match="not indexed"):
-        make_retriever("ease").scores([History.empty()])
+        make_retriever("ease").scores(Queries.of([History.empty()], space))
     with pytest.raises(ValueError, match=r"lack the column\(s\) \['rating'\]"):
         make_retriever("mf").index(split.train.drop(columns="rating"), space)
     with pytest.raises(ValueError, match="empty training set"):
@@ -169,7 +172,7 @@ def test_bad_input_gets_clear_errors(retrievers, world):
 def test_top_k_pads_when_too_few_movies_are_left(small):
     train, space, m = small
     retriever = make_retriever("item_knn").index(train, space)
-    rows, values = retriever.top_k([History(m[:5], [4.0] * 5)], 3)
+    rows, values = retriever.top_k(Queries.of([History(m[:5], [4.0] * 5)], space), 3)
     assert rows.tolist() == [[5, -1, -1]]  # only the movie never rated in training is left, and it comes last
     assert values[0, 0] == LOWEST and np.all(np.isneginf(values[0, 1:]))
 

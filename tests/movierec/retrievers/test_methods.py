@@ -13,6 +13,7 @@ from movierec.retrievers.bias import BiasRetriever
 from movierec.retrievers.ease import DEFAULT_LAMBDA, EASERetriever, spd_inverse
 from movierec.retrievers.item_knn import ItemKNNRetriever
 from movierec.retrievers.mf import MFRetriever
+from movierec.retrievers.source import Queries
 from movierec.retrievers.transitions import TransitionRetriever, positions_from_end
 from movierec.retrievers.user_knn import UserKNNRetriever
 from movierec.retrievers.validation import choose, holdout
@@ -28,27 +29,31 @@ def of(m, rows, ratings=None) -> History:
 def test_item_knn_cosine_by_hand(small):
     train, space, m = small
     knn = ItemKNNRetriever().index(train, space)
-    scores = knn.scores([of(m, [0])])[0]
+    scores = knn.scores(Queries.of([of(m, [0])], space))[0]
     assert scores[1] == pytest.approx(1.0) and scores[2] == pytest.approx(2 / math.sqrt(6))  # cos(0,1), cos(0,2)
     assert -1 < scores[3] < 0 and -1 < scores[4] < scores[3]  # no evidence: popularity order below it
     assert scores[5] == LOWEST
-    assert knn.top_k([of(m, [0])], 5)[0].tolist() == [[1, 2, 3, 4, 5]]
-    two = knn.scores([of(m, [0, 3])])[0]  # evidence adds up over the history
+    assert knn.top_k(Queries.of([of(m, [0])], space), 5)[0].tolist() == [[1, 2, 3, 4, 5]]
+    two = knn.scores(Queries.of([of(m, [0, 3])], space))[0]  # evidence adds up over the history
     assert two[2] == pytest.approx(2 / math.sqrt(6) + 1 / math.sqrt(6)) and two[4] == pytest.approx(1 / math.sqrt(2))
-    nearest = ItemKNNRetriever(neighbours=1).index(train, space).scores([of(m, [0])])[0]
+    nearest = ItemKNNRetriever(neighbours=1).index(train, space).scores(Queries.of([of(m, [0])], space))[0]
     assert nearest[1] == pytest.approx(1.0) and nearest[2] < 0  # row 2 is not row 0's single nearest neighbour
 
 
 def test_user_knn_neighbours_by_hand(small):
     train, space, m = small
     knn = UserKNNRetriever(neighbours=2).index(train, space)
-    scores = knn.scores([of(m, [0])])[0]
+    scores = knn.scores(Queries.of([of(m, [0])], space))[0]
     assert scores[1] == pytest.approx(2 / math.sqrt(3)) == pytest.approx(scores[2])  # users 1 and 2, cosine 1/sqrt(3)
-    assert knn.top_k([of(m, [0])], 5)[0].tolist() == [[1, 2, 3, 4, 5]]  # tie in catalogue order, then popularity
-    assert knn.top_k([of(m, [3])], 3)[0].tolist() == [[2, 4, 0]]  # users 3 and 4 tie, then the most popular
+    assert knn.top_k(Queries.of([of(m, [0])], space), 5)[0].tolist() == [
+        [1, 2, 3, 4, 5]
+    ]  # tie in catalogue order, then popularity
+    assert knn.top_k(Queries.of([of(m, [3])], space), 3)[0].tolist() == [
+        [2, 4, 0]
+    ]  # users 3 and 4 tie, then the most popular
     # with one neighbour, a history {3, 4} finds user 4 only, who rated nothing else: popularity decides
     single = UserKNNRetriever(neighbours=1).index(train, space)
-    assert single.top_k([of(m, [3, 4])], 3)[0].tolist() == [[2, 0, 1]]
+    assert single.top_k(Queries.of([of(m, [3, 4])], space), 3)[0].tolist() == [[2, 0, 1]]
 
 
 def test_ease_closed_form_by_hand(small):
@@ -62,7 +67,7 @@ def test_ease_closed_form_by_hand(small):
     b = np.eye(5) - p / np.diag(p)[None, :]
     h = np.zeros(5)
     h[[0, 3]] = 1
-    scores = ease.scores([of(m, [0, 3])])[0]
+    scores = ease.scores(Queries.of([of(m, [0, 3])], space))[0]
     assert np.allclose(scores[:5], h @ b, atol=1e-5) and scores[5] == LOWEST
     assert np.allclose(np.diag(ease.weights), 0.0)
     # too little data to validate lambda on: the documented default
@@ -88,11 +93,17 @@ def test_mf_folds_any_history_in_by_projection(small):
     mf = MFRetriever(factors=3).index(train, space)  # the interaction matrix has rank 3: exact
     v = mf.item_factors
     assert np.allclose(v.T @ v, np.eye(3), atol=1e-5)
-    assert np.allclose(mf.scores([of(m, [2, 3])])[0][:5], [0, 0, 1, 1, 0], atol=1e-5)  # user 3's row comes back
+    assert np.allclose(
+        mf.scores(Queries.of([of(m, [2, 3])], space))[0][:5], [0, 0, 1, 1, 0], atol=1e-5
+    )  # user 3's row comes back
     low = MFRetriever(factors=1).index(train, space)
     h = np.zeros(6, np.float32)
     h[[0, 4]] = 1
-    assert np.allclose(low.scores([of(m, [0, 4])])[0][:5], (h @ low.item_factors @ low.item_factors.T)[:5], atol=1e-6)
+    assert np.allclose(
+        low.scores(Queries.of([of(m, [0, 4])], space))[0][:5],
+        (h @ low.item_factors @ low.item_factors.T)[:5],
+        atol=1e-6,
+    )
 
 
 def test_bias_scores_are_predicted_ratings(small):
@@ -102,10 +113,10 @@ def test_bias_scores_are_predicted_ratings(small):
     movie_bias = model.movie_bias.reindex(m[:5]).to_numpy()
     history = of(m, [0, 3], [5.0, 1.0])
     user_bias = ((5.0 - model.mean - movie_bias[0]) + (1.0 - model.mean - movie_bias[3])) / (2 + 5.0)
-    assert np.allclose(bias.scores([history])[0][:5], model.mean + user_bias + movie_bias, atol=1e-5)
-    assert np.allclose(bias.scores([History.empty()])[0][:5], model.mean + movie_bias, atol=1e-5)
+    assert np.allclose(bias.scores(Queries.of([history], space))[0][:5], model.mean + user_bias + movie_bias, atol=1e-5)
+    assert np.allclose(bias.scores(Queries.of([History.empty()], space))[0][:5], model.mean + movie_bias, atol=1e-5)
     # a user's bias shifts their scores, never their order: the list is the movie-bias order
-    top = bias.top_k([history, of(m, [0, 3], [1.0, 1.0])], 3)[0]
+    top = bias.top_k(Queries.of([history, of(m, [0, 3], [1.0, 1.0])], space), 3)[0]
     expected = [r for r in np.argsort(-movie_bias, kind="stable").tolist() if r not in (0, 3)]
     assert top.tolist() == [expected, expected]
 
@@ -125,15 +136,17 @@ def test_transitions_by_hand_follow_the_latest_movies(small):
     """Users 1 and 2 rated rows 0, 1, 2 in that order, user 3 rows 2, 3, user 4 rows 3, 4 (conftest)."""
     train, space, m = small
     first = TransitionRetriever(lags=1, window=1, smoothing=0.0).index(train, space)
-    assert first.scores([of(m, [0])])[0][1] == pytest.approx(1.0)  # 0 was always followed by 1
-    assert first.scores([of(m, [2])])[0][3] == pytest.approx(1.0)
-    after_3 = first.scores([of(m, [0, 3])])[0]  # a window of 1: only the latest movie counts
+    assert first.scores(Queries.of([of(m, [0])], space))[0][1] == pytest.approx(1.0)  # 0 was always followed by 1
+    assert first.scores(Queries.of([of(m, [2])], space))[0][3] == pytest.approx(1.0)
+    after_3 = first.scores(Queries.of([of(m, [0, 3])], space))[0]  # a window of 1: only the latest movie counts
     assert after_3[4] == pytest.approx(1.0) and after_3[1] < 0 and after_3[5] == LOWEST
-    assert first.scores([of(m, [3, 0])])[0][1] == pytest.approx(1.0)  # the order of the history matters
+    assert first.scores(Queries.of([of(m, [3, 0])], space))[0][1] == pytest.approx(
+        1.0
+    )  # the order of the history matters
     chain = TransitionRetriever(lags=3, window=10, decay=0.8, lag_decay=0.5, smoothing=5.0).index(train, space)
     # row 0 is followed by 1 at lag 1 (twice) and by 2 at lag 2 (twice, weight 0.5): totals 3, divided by 3 + 5
     # row 3 is followed by 4 once: divided by 1 + 5; the history's latest movie (3) weighs 1, the one before 0.8
-    scores = chain.scores([of(m, [0, 3])])[0]
+    scores = chain.scores(Queries.of([of(m, [0, 3])], space))[0]
     assert scores[1] == pytest.approx(0.8 * 2 / 8) and scores[2] == pytest.approx(0.8 * 1 / 8)
     assert scores[4] == pytest.approx(1 / 6)
     assert -1 < scores[0] < 0 and -1 < scores[3] < 0  # nothing follows into them: popularity order, below zero
@@ -142,11 +155,13 @@ def test_transitions_by_hand_follow_the_latest_movies(small):
 def test_transitions_read_each_users_ratings_in_time_order_whatever_the_frame_order(small):
     train, space, m = small
     shuffled = train.sample(frac=1.0, random_state=3)
-    as_given = TransitionRetriever().index(train, space).scores([of(m, [0, 3])])
-    assert np.array_equal(TransitionRetriever().index(shuffled, space).scores([of(m, [0, 3])]), as_given)
+    as_given = TransitionRetriever().index(train, space).scores(Queries.of([of(m, [0, 3])], space))
+    assert np.array_equal(
+        TransitionRetriever().index(shuffled, space).scores(Queries.of([of(m, [0, 3])], space)), as_given
+    )
     reversed_time = train.assign(timestamp=-train["timestamp"])  # later ratings first: 1 now precedes 0
     backwards = TransitionRetriever(lags=1, window=1, smoothing=0.0).index(reversed_time, space)
-    assert backwards.scores([of(m, [1])])[0][0] == pytest.approx(1.0)
+    assert backwards.scores(Queries.of([of(m, [1])], space))[0][0] == pytest.approx(1.0)
 
 
 def test_transitions_refuse_bad_settings():

@@ -17,7 +17,6 @@ from movierec.retrievers.vector_index import (
     NumpyIndex,
     VectorIndexError,
     make_index,
-    top_rows,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -198,9 +197,17 @@ def test_ties_go_to_the_earlier_row_in_numpy():
     ids, scores = index.top_k([[1.0, 0.0]], 2)
     np.testing.assert_array_equal(ids, [[50, 30]])  # rows 0, 2, 3 tie at the cut: the first two rows win
     np.testing.assert_array_equal(scores, [[1.0, 1.0]])
-    scores = np.array([[0.0, 2.0, 1.0, 2.0, 1.0, 1.0]])
-    np.testing.assert_array_equal(top_rows(scores, 3), [[1, 3, 2]])
-    np.testing.assert_array_equal(top_rows(scores, 4), [[1, 3, 2, 4]])
+
+
+def test_scores_are_every_exact_inner_product_in_row_order():
+    vectors = np.random.default_rng(3).standard_normal((40, 8)).astype(np.float32)
+    queries = np.random.default_rng(4).standard_normal((3, 8)).astype(np.float32)
+    index = NumpyIndex().index(vectors, np.arange(100, 140))
+    np.testing.assert_array_equal(index.scores(queries), queries @ vectors.T)
+    with pytest.raises(VectorIndexError, match="dimension 7 does not match"):
+        index.scores(queries[:, :7])
+    with pytest.raises(VectorIndexError, match="nothing is indexed yet"):
+        NumpyIndex().scores(queries)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "faiss-flat", "faiss-hnsw"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from movierec.models.live_weight import LiveWeight
+from movierec.scoring import LiveWeight
 
 
 def unit(rng, n, d):
@@ -28,12 +28,8 @@ def test_rescaled_rows_score_the_live_mix_and_the_others_stay():
     assert LiveWeight(4, w, w_live).rescale(users, np.zeros(6, bool)) is users  # nobody live: nothing copied
 
 
-def test_from_config_reads_the_bundles_weights():
-    config = {"retrieval": {"output_dim": 64}, "sequence": {"weight": 0.25, "live_weight": 0.8}}
-    assert LiveWeight.from_config(config) == LiveWeight(64, 0.25, 0.8)
-    assert LiveWeight.from_config({**config, "sequence": {"weight": 0.25, "live_weight": 0.25}}) is None  # same
-    assert LiveWeight.from_config({**config, "sequence": {"weight": 0.25}}) is None  # before the live weight
-    assert LiveWeight.from_config({**config, "sequence": {"weight": 0.0, "live_weight": 0.8}}) is None  # no branch
-    assert LiveWeight.from_config({"retrieval": {"output_dim": 64}}) is None
-    with pytest.raises(ValueError, match="live weight must be in"):
-        LiveWeight.from_config({**config, "sequence": {"weight": 0.25, "live_weight": 1.5}})
+def test_refuses_weights_it_cannot_rescale():
+    with pytest.raises(ValueError, match=r"sequence weight must be in \(0, 1\) to be rescaled"):
+        LiveWeight(4, 0.0, 0.5)
+    with pytest.raises(ValueError, match=r"live weight must be in \[0, 1\]"):
+        LiveWeight(4, 0.25, 1.5)

@@ -27,17 +27,6 @@ class LiveWeight:
         if not 0.0 <= self.live_weight <= 1.0:
             raise ValueError(f"the live weight must be in [0, 1], got {self.live_weight}")
 
-    @classmethod
-    def from_config(cls, config: dict) -> LiveWeight | None:
-        """The bundle's live weight from its training config (a TrainConfig.to_dict()); None without a sequence
-        branch or when the live weight is the trained one (nothing to rescale)."""
-        sequence = config.get("sequence") or {}
-        weight = float(sequence.get("weight", 0.0))
-        live = float(sequence.get("live_weight", weight))
-        if weight <= 0.0 or live == weight:
-            return None
-        return cls(int(config["retrieval"]["output_dim"]), weight, live)
-
     def rescale(self, vectors: np.ndarray, live: np.ndarray) -> np.ndarray:
         """(users, d) served vectors with the rows where `live` is true rescaled to the live weight (a new array
         when any is; the input is never changed)."""

@@ -1,0 +1,90 @@
+"""The Scorer: the retrieval score and the final score of the formula in movierec.scoring, built by build_scorer."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from movierec.features.space import FeatureSpace
+from movierec.retrievers.recent_popularity import RecentPopularitySource
+from movierec.retrievers.source import Queries
+from movierec.retrievers.towers import TowerSource
+from movierec.retrievers.transitions import TransitionRetriever
+from movierec.retrievers.vector_index import Backend
+from movierec.scoring.config import ScoringConfig
+from movierec.scoring.final import FinalScorer
+from movierec.scoring.live_weight import LiveWeight
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """Its candidate sources with their weights (a term at weight 0 is None) and the final score."""
+
+    config: ScoringConfig
+    towers: TowerSource
+    live: LiveWeight | None  # None: live users' vectors are not rescaled (no branch, or w_live == w)
+    transitions: TransitionRetriever | None
+    popularity: RecentPopularitySource | None
+    final: FinalScorer
+
+    def __post_init__(self) -> None:
+        if self.popularity is not None:  # w_p x log counts: what each forecast user's scores gain
+            object.__setattr__(self, "_popularity_row", self.config.popularity_weight * self.popularity.log_counts)
+
+    def retrieval_scores(self, queries: Queries) -> np.ndarray:
+        """s(u, m) for every catalogue movie: (queries.size, n_catalog) float32."""
+        live = queries.live
+        vectors = queries.vectors if self.live is None else self.live.rescale(queries.vectors, live)
+        scores = self.towers.scores(dataclasses.replace(queries, vectors=vectors))
+        if self.transitions is not None and live.any():
+            term = self.config.transition_weight * self.transitions.recent_scores(queries.histories)
+            scores += term * live[:, None]
+        if self.popularity is not None and not live.all():
+            scores += self._popularity_row[None, :] * (~live)[:, None].astype(np.float32)
+        return scores
+
+    def final_scores(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """f(u, m) of each user's candidates: scores (users, catalogue) retrieval scores with excluded movies at -inf,
+        candidates (users, k) catalogue rows, predicted (users, k) the ranker's ratings of them."""
+        normaliser = self.final.log_normaliser(scores)[:, None]
+        return self.final.scores(np.take_along_axis(scores, candidates, axis=1), predicted, normaliser)
+
+
+def build_scorer(
+    config: ScoringConfig,
+    movie_vectors: np.ndarray,
+    space: FeatureSpace,
+    train: pd.DataFrame,
+    peers: dict,
+    backend: Backend = "numpy",
+) -> Scorer:
+    """The one way a Scorer is made (training's evaluation, a loaded bundle, serving, benchmarks, tests): its sources
+    indexed over the space's catalogue. peers: fitted retrievers by name; the transition term reads the
+    'transitions' one. ValueError when the config does not fit the vectors or a weighted term has no source."""
+    width = np.asarray(movie_vectors).shape[1]
+    if config.sequence_weight > 0 and not 0 < config.pooled_width < width:
+        raise ValueError(f"scoring: the pooled side's {config.pooled_width} columns do not fit vectors of {width}")
+    if config.sequence_weight == 0 and config.pooled_width != width:
+        raise ValueError(f"scoring: without a sequence branch pooled_width must be the vectors' {width}")
+    transitions = None
+    if config.transition_weight > 0:
+        transitions = peers.get(TransitionRetriever.name)
+        if not isinstance(transitions, TransitionRetriever):
+            raise ValueError(
+                f"scoring: it weighs a transition term ({config.transition_weight}) but no fitted "
+                f"{TransitionRetriever.name!r} source is given"
+            )
+    live = None
+    if config.sequence_weight > 0 and config.live_weight != config.sequence_weight:
+        live = LiveWeight(config.pooled_width, config.sequence_weight, config.live_weight)
+    return Scorer(
+        config=config,
+        towers=TowerSource(movie_vectors, backend).index(train, space),
+        live=live,
+        transitions=transitions,
+        popularity=RecentPopularitySource().index(train, space) if config.popularity_weight > 0 else None,
+        final=FinalScorer(config.temperature, config.like),
+    )

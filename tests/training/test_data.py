@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from movierec.data.archive import MAX_EXTRACTED_BYTES
 from movierec.data.prepare import load_prepared
+from movierec.datasets.ml1m import MAX_EXTRACTED_BYTES
 from tests.movierec.data import broken
 from tests.synthetic import synthetic_files, write_archive
 from training import data as data_cli

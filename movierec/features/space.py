@@ -9,7 +9,7 @@ import pandas as pd
 
 from movierec.config import MAX_RATING, MIN_RATING, SECONDS_PER_DAY
 from movierec.data.split import in_last_days
-from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
+from movierec.datasets.description import DatasetDescription
 from movierec.features.catalog import filled_years, genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
 
@@ -73,9 +73,13 @@ class FeatureSpace:
         movies: pd.DataFrame,
         history_length: int = 100,
         recent_days: float = 30.0,
-        description=None,
+        *,
+        description: DatasetDescription,
     ) -> FeatureSpace:
-        """Fit on training ratings only; users and movies tables give demographics and catalogue content."""
+        """Fit on training ratings only; users and movies tables give demographics and catalogue content.
+
+        description: the dataset's DatasetDescription (its vocabularies; an empty one: the feature is absent).
+        """
         from sklearn.preprocessing import MinMaxScaler, StandardScaler  # training only: serving never fits
 
         if len(train) == 0:
@@ -85,10 +89,9 @@ class FeatureSpace:
         users = users.sort_values("user_id").reset_index(drop=True)
         user_ids = IndexEncoder(train["user_id"].to_numpy())
         movie_ids = IndexEncoder(train["movie_id"].to_numpy())
-        vocab = description or ML1M_DESCRIPTION  # DatasetDescription; an empty vocabulary: the feature is absent
-        genders = IndexEncoder(np.array(sorted(vocab.genders), dtype=str))
-        ages = IndexEncoder(np.array(sorted(vocab.age_groups), dtype=np.int64))
-        occupations = IndexEncoder(np.array(sorted(vocab.occupations), dtype=np.int64))
+        genders = IndexEncoder(np.array(sorted(description.genders), dtype=str))
+        ages = IndexEncoder(np.array(sorted(description.age_groups), dtype=np.int64))
+        occupations = IndexEncoder(np.array(sorted(description.occupations), dtype=np.int64))
 
         years, year_fill = filled_years(movies["year"])
         year_scaler = MinMaxScaler().fit(years.reshape(-1, 1))
@@ -120,7 +123,7 @@ class FeatureSpace:
             history_length=int(history_length),
             cutoff_timestamp=cutoff,
             movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
-            movie_genres=genre_multi_hot(movies["genres"], vocab.genres),
+            movie_genres=genre_multi_hot(movies["genres"], description.genres),
             movie_numeric=movie_numeric,
             user_gender=genders.transform(users["gender"].astype(str).to_numpy()),
             user_age=ages.transform(users["age"].to_numpy()),

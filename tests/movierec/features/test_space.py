@@ -13,7 +13,13 @@ from movierec.features.space import MOVIE_KEYS, USER_KEYS, FeatureSpace
 @pytest.fixture(scope="module")
 def fitted(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
-    return split, FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=12)
+    return split, FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=12,
+        description=synthetic_data.description,
+    )
 
 
 def test_encoders_are_fitted_on_train_only(fitted, synthetic_data):
@@ -93,7 +99,14 @@ def test_movie_features(fitted, synthetic_data):
 def test_movie_statistic_undoes_the_scaling(fitted, synthetic_data, days):
     split, _ = fitted
     train = split.train
-    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=12, recent_days=days)
+    space = FeatureSpace.fit(
+        train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=12,
+        recent_days=days,
+        description=synthetic_data.description,
+    )
     recent = train.loc[train["timestamp"] > train["timestamp"].max() - days * 86400]
     counts = recent.groupby("movie_id").size()
     expected = np.zeros(space.n_catalog)
@@ -115,7 +128,7 @@ def test_unknown_ids_are_refused_with_names(fitted):
 def test_genre_multi_hot():
     import pandas as pd
 
-    hot = genre_multi_hot(pd.Series(["Animation|Children's|Comedy", "Drama", "Nonsense"]))
+    hot = genre_multi_hot(pd.Series(["Animation|Children's|Comedy", "Drama", "Nonsense"]), GENRES)
     assert hot.shape == (3, 18)
     assert hot[0].sum() == 3 and hot[0, GENRES.index("Animation")] == 1
     assert hot[2].sum() == 0

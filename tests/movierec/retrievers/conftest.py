@@ -16,7 +16,13 @@ def world(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
     unseen = split.test["movie_id"].value_counts().index[:2]
     split = Split(split.train.loc[~split.train["movie_id"].isin(unseen)], split.test, split.cutoff_timestamp)
-    return split, FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=20)
+    return split, FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=20,
+        description=synthetic_data.description,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,4 +48,4 @@ def small(synthetic_data):
         [(u, m[i], r, 100 + n) for n, (u, i, r) in enumerate(rows)],
         columns=["user_id", "movie_id", "rating", "timestamp"],
     )
-    return train, FeatureSpace.fit(train, users, movies, history_length=4), m
+    return train, FeatureSpace.fit(train, users, movies, history_length=4, description=synthetic_data.description), m

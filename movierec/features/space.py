@@ -7,14 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.config import MAX_RATING, MIN_RATING, SECONDS_PER_DAY
+from movierec.config import SECONDS_PER_DAY
 from movierec.data.split import in_last_days
 from movierec.datasets.description import DatasetDescription
 from movierec.features.catalog import filled_years, genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
 
-MID_RATING = (MIN_RATING + MAX_RATING) / 2.0
-HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
 MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
 USER_NUMERIC = ("log_history", "history_mean_rating", "example_age_years")
 SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
@@ -25,17 +23,12 @@ ARRAY_FIELDS = (
     "movie_index", "movie_genres", "movie_numeric", "user_gender", "user_age", "user_occupation",
     "history_movies", "history_ratings",
 )  # fmt: skip
-SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp")
+SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp", "rating_min", "rating_max")
 USER_KEYS = (
     "user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric", "example_age",
 )  # fmt: skip
 USER_TOWER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "example_age")
 MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
-
-
-def centre_ratings(ratings) -> np.ndarray:
-    """Ratings 1..5 mapped to -1..1 (how history ratings enter the models)."""
-    return ((np.asarray(ratings, dtype=np.float32) - MID_RATING) / HALF_RANGE).astype(np.float32)
 
 
 @dataclass
@@ -53,6 +46,8 @@ class FeatureSpace:
     year_fill: float
     history_length: int
     cutoff_timestamp: int
+    rating_min: float  # the dataset's rating scale (its description's), which centre_ratings maps to -1..1
+    rating_max: float
     # per catalogue row
     movie_index: np.ndarray
     movie_genres: np.ndarray
@@ -102,7 +97,8 @@ class FeatureSpace:
             [year_scaler.transform(years.reshape(-1, 1))[:, 0], numeric_scaler.transform(raw_numeric[:, 1:])]
         ).astype(np.float32)
 
-        history_movies, history_ratings = _history_matrix(train, user_ids, movie_ids, history_length)
+        scale = (float(description.rating_min), float(description.rating_max))
+        history_movies, history_ratings = _history_matrix(train, user_ids, movie_ids, history_length, scale)
         return cls(
             user_ids=user_ids,
             movie_ids=movie_ids,
@@ -122,6 +118,8 @@ class FeatureSpace:
             year_fill=float(year_fill),
             history_length=int(history_length),
             cutoff_timestamp=cutoff,
+            rating_min=scale[0],
+            rating_max=scale[1],
             movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
             movie_genres=genre_multi_hot(movies["genres"], description.genres),
             movie_numeric=movie_numeric,
@@ -164,6 +162,11 @@ class FeatureSpace:
             **{name: np.asarray(arrays[name]) for name in ARRAY_FIELDS},
             **{name: meta[name] for name in SCALAR_FIELDS},
         )
+
+    def centre_ratings(self, ratings) -> np.ndarray:
+        """Ratings on the dataset's scale mapped to -1..1, rating_min to -1 and rating_max to 1 (how history ratings
+        enter the models)."""
+        return _centre(ratings, (self.rating_min, self.rating_max))
 
     @property
     def n_catalog(self) -> int:
@@ -262,7 +265,7 @@ class FeatureSpace:
         hist_r = np.zeros((1, self.history_length), dtype=np.float32)
         encoded = self.movie_ids.transform(movie_ids)
         hist_m[0, : len(encoded)] = encoded
-        hist_r[0, : len(encoded)] = np.where(encoded != UNKNOWN_INDEX, centre_ratings(ratings), 0.0)
+        hist_r[0, : len(encoded)] = np.where(encoded != UNKNOWN_INDEX, self.centre_ratings(ratings), 0.0)
 
         def code(encoder: IndexEncoder, value) -> np.ndarray:
             return encoder.transform(np.array([value])) if value is not None else np.zeros(1, np.int32)
@@ -326,11 +329,18 @@ def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_d
     return np.column_stack([np.log1p(count), np.log1p(recent_count), shrunk, np.log1p(days)])
 
 
+def _centre(ratings, scale: tuple[float, float]) -> np.ndarray:
+    """Ratings mapped to -1..1 over the scale (lowest, highest): as float32, minus the midpoint, over half the range."""
+    low, high = float(scale[0]), float(scale[1])
+    mid, half_range = (low + high) / 2, (high - low) / 2
+    return ((np.asarray(ratings, dtype=np.float32) - mid) / half_range).astype(np.float32)
+
+
 def _history_matrix(
-    train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int
+    train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int, scale: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each known user's latest `length` training ratings (slot 0 = most recent) as (movie index, centred
-    rating) rows; row 0 (the unknown user) is empty."""
+    """Each known user's latest `length` training ratings (slot 0 = most recent) as (movie index, rating centred
+    over the scale) rows; row 0 (the unknown user) is empty."""
     ordered = train.sort_values(["user_id", "timestamp"], kind="stable")
     from_end = ordered.groupby("user_id").cumcount(ascending=False).to_numpy()
     keep = from_end < length
@@ -340,5 +350,5 @@ def _history_matrix(
     movies = np.zeros((user_ids.size, length), dtype=np.int32)
     ratings = np.zeros((user_ids.size, length), dtype=np.float32)
     movies[rows, cols] = movie_ids.transform(kept["movie_id"].to_numpy())
-    ratings[rows, cols] = centre_ratings(kept["rating"].to_numpy())
+    ratings[rows, cols] = _centre(kept["rating"].to_numpy(), scale)
     return movies, ratings

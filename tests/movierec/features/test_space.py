@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from movierec.config import GENRES
 from movierec.data.split import chronological_split
 from movierec.datasets import csv_family, ml1m
+from movierec.datasets.ml1m import GENRES
 from movierec.features.catalog import genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX
 from movierec.features.space import MOVIE_KEYS, USER_KEYS, FeatureSpace

@@ -40,8 +40,8 @@ class FeatureSpace:
     genders: IndexEncoder
     ages: IndexEncoder
     occupations: IndexEncoder
-    catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (all of movies.dat)
-    users_table_ids: IndexEncoder  # user_id -> users.dat row + 1
+    catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (the whole movies table)
+    users_table_ids: IndexEncoder  # user_id -> users table row + 1
     scalers: dict  # fitted scaling of the movie numeric features, as plain numbers (a record; not used at inference)
     year_fill: float
     history_length: int
@@ -52,7 +52,7 @@ class FeatureSpace:
     movie_index: np.ndarray
     movie_genres: np.ndarray
     movie_numeric: np.ndarray
-    # per users.dat row
+    # per users table row
     user_gender: np.ndarray
     user_age: np.ndarray
     user_occupation: np.ndarray
@@ -174,11 +174,11 @@ class FeatureSpace:
 
     # ---- rows -------------------------------------------------------------------------------
     def catalog_rows(self, movie_ids) -> np.ndarray:
-        """Catalogue row of each movie id; -1 for ids not in movies.dat."""
+        """Catalogue row of each movie id; -1 for ids not in the movies table."""
         return self.catalog_ids.transform(movie_ids) - 1
 
     def user_rows(self, user_ids) -> np.ndarray:
-        """users.dat row of each user id; -1 for ids not in users.dat."""
+        """Users table row of each user id; -1 for ids not in the users table."""
         return self.users_table_ids.transform(user_ids) - 1
 
     # ---- model inputs (the single code path for training, evaluation and serving) -------------
@@ -207,7 +207,7 @@ class FeatureSpace:
         cold: np.ndarray | None = None,
         timestamps=None,
     ) -> dict[str, np.ndarray]:
-        """Inputs of known users (ids from users.dat): demographics plus training-period history.
+        """Inputs of known users (ids of the users table): demographics plus training-period history.
 
         exclude_movie_ids drops each row's target movie from its history (leave-one-out for training);
         cold marks rows to present as unknown users (no id, no history), which trains the cold path;
@@ -217,7 +217,7 @@ class FeatureSpace:
         rows = self.user_rows(user_ids)
         if np.any(rows < 0):
             bad = user_ids[rows < 0][0]
-            raise KeyError(f"user_id {bad} is not in users.dat")
+            raise KeyError(f"user_id {bad} is not in the users table")
         index = self.user_ids.transform(user_ids)
         hist_m = self.history_movies[index]
         hist_r = self.history_ratings[index]
@@ -284,7 +284,7 @@ class FeatureSpace:
         """Inputs for (user, movie) pairs: user features + movie features, aligned row by row."""
         movie_rows = self.catalog_rows(movie_ids)
         if np.any(movie_rows < 0):
-            raise KeyError(f"movie_id {np.asarray(movie_ids)[movie_rows < 0][0]} is not in movies.dat")
+            raise KeyError(f"movie_id {np.asarray(movie_ids)[movie_rows < 0][0]} is not in the movies table")
         inputs = self.user_inputs(user_ids, exclude_movie_ids=movie_ids if exclude_target else None, cold=cold)
         inputs.update(self.movie_inputs(movie_rows))
         return inputs

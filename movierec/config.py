@@ -1,4 +1,4 @@
-"""One place for paths, dataset constants and every training hyperparameter."""
+"""One place for paths, dataset-independent constants and every training hyperparameter."""
 
 from __future__ import annotations
 
@@ -6,18 +6,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-# ML-1M's vocabularies and scale live with its adapter; re-exported here for code that still imports them from config
-from movierec.datasets.ml1m import (  # noqa: F401
-    AGE_GROUPS,
-    GENDERS,
-    GENRES,
-    MAX_RATING,
-    MIN_RATING,
-    OCCUPATIONS,
-    OFFICIAL_MD5,
-    OFFICIAL_URL,
-)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIEREC_DATA_DIR", PROJECT_ROOT / "data"))

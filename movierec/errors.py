@@ -6,7 +6,7 @@ class MovieRecError(Exception):
 
 
 class DataFormatError(MovieRecError, ValueError):
-    """A data file or archive is not in the MovieLens-1M format; the message names file, line and text."""
+    """A data file or archive is not in its dataset's format; the message names file, line and text."""
 
 
 class DownloadError(MovieRecError):

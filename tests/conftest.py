@@ -13,6 +13,8 @@ import pytest  # noqa: E402
 
 from movierec.data.archive import extract_archive  # noqa: E402
 from movierec.data.loader import load_dataset  # noqa: E402
+from movierec.datasets import ml1m  # noqa: E402
+from movierec.datasets.registry import describe  # noqa: E402
 from tests.synthetic import synthetic_files, write_archive  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +28,10 @@ def synthetic_zip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_data(synthetic_zip, tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic-data")
-    return load_dataset(extract_archive(synthetic_zip, root / "raw"), root / "processed")
+    return describe(
+        load_dataset(extract_archive(synthetic_zip, root / "raw", ml1m.LAYOUT), root / "processed", ml1m.parse),
+        ml1m.NAME,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +48,9 @@ def real_zip() -> Path:
 @pytest.fixture(scope="session")
 def real_data(real_zip, tmp_path_factory):
     root = tmp_path_factory.mktemp("real-data")
-    return load_dataset(extract_archive(real_zip, root / "raw"), root / "processed")
+    return describe(
+        load_dataset(extract_archive(real_zip, root / "raw", ml1m.LAYOUT), root / "processed", ml1m.parse), ml1m.NAME
+    )
 
 
 def small_config(**overrides):

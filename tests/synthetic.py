@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from movierec.config import AGE_GROUPS, GENRES, OCCUPATIONS
+from movierec.datasets.ml1m import AGE_GROUPS, GENRES, OCCUPATIONS
 
 TASTES = ("Animation", "Horror", "Comedy", "Drama", "Action", "Sci-Fi")
 ACCENTED = ("Amélie", "Cité des enfants", "Être et avoir", "Niño", "Señor Müller", "Crème brûlée")

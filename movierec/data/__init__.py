@@ -1,1 +1,4 @@
-"""Getting, parsing, validating, caching and splitting MovieLens-1M."""
+"""Dataset-agnostic data handling: archives, shared parsing helpers and cache, splits and live ratings.
+
+What is particular to one dataset (its layout, URL, parser and vocabularies) lives in its adapter, movierec/datasets/.
+"""

@@ -1,6 +1,6 @@
-"""Obtain a MovieLens archive: download the official one (md5-checked) or accept a local copy, and extract it safely.
+"""Obtain a dataset's zip: download the official one (md5-checked) or accept a local copy, and extract it safely.
 
-The layout (folder, members, size limit) is MovieLens-1M's unless an adapter passes its own (movierec/datasets/).
+Dataset-agnostic: each adapter (movierec/datasets/) passes its layout (folder, members, size limit), URL and md5.
 """
 
 from __future__ import annotations
@@ -19,16 +19,10 @@ from pathlib import Path, PurePosixPath
 import requests
 from tqdm import tqdm
 
-from movierec.datasets.ml1m import OFFICIAL_MD5, OFFICIAL_URL
 from movierec.errors import DataFormatError, DownloadError
 from movierec.fsutil import atomic_directory, file_digest
 
-MEMBERS = ("ratings.dat", "users.dat", "movies.dat")
-EXTRACTED = (*MEMBERS, "README")  # what extraction copies; any other member is only checked, never written
-ARCHIVE_DIR = "ml-1m"
 SOURCE_MARKER = ".source.json"
-# The real extracted members total about 25 MB; anything past this is a damaged archive or a zip bomb.
-MAX_EXTRACTED_BYTES = 100 * 1024 * 1024
 # What reading a damaged member raises: CRC mismatch, bad deflate/bz2/lzma stream, truncation, unsupported method.
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError, RuntimeError)
 
@@ -39,9 +33,10 @@ class ArchiveLayout:
 
     folder: str  # the folder inside the zip, and the extracted folder under raw/
     members: tuple[str, ...]  # required members
-    extracted: tuple[str, ...]  # members extraction copies (the required ones and optional ones such as README)
+    # members extraction copies (the required ones and optional ones such as README); any other is only checked
+    extracted: tuple[str, ...]
     label: str  # the dataset's name in messages
-    max_bytes: int  # most uncompressed bytes of the extracted members together
+    max_bytes: int  # most uncompressed bytes of the extracted members together: past it, damage or a zip bomb
     size_note: str  # the real size, in words, for the error when max_bytes is exceeded
 
     @property
@@ -49,10 +44,7 @@ class ArchiveLayout:
         return f"{self.folder}.zip"
 
 
-ML1M_LAYOUT = ArchiveLayout(ARCHIVE_DIR, MEMBERS, EXTRACTED, "MovieLens-1M", MAX_EXTRACTED_BYTES, "about 25 MB")
-
-
-def _member_name(name: str, layout: ArchiveLayout = ML1M_LAYOUT) -> str:
+def _member_name(name: str, layout: ArchiveLayout) -> str:
     return name.removeprefix(f"{layout.folder}/")
 
 
@@ -61,7 +53,7 @@ def _shown(name: str) -> str:
     return name if name.isprintable() and len(name) <= 200 else repr(name[:200])
 
 
-def _check_member_info(zip_path: Path, info: zipfile.ZipInfo, layout: ArchiveLayout = ML1M_LAYOUT) -> None:
+def _check_member_info(zip_path: Path, info: zipfile.ZipInfo, layout: ArchiveLayout) -> None:
     """Refuse a member that could write outside the target folder, is not a plain file, or is encrypted."""
     parts = PurePosixPath(info.filename.replace("\\", "/")).parts
     if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
@@ -78,7 +70,7 @@ def _check_member_info(zip_path: Path, info: zipfile.ZipInfo, layout: ArchiveLay
         )
 
 
-def _open_zip(zip_path: Path, max_bytes: int | None, layout: ArchiveLayout = ML1M_LAYOUT) -> zipfile.ZipFile:
+def _open_zip(zip_path: Path, max_bytes: int | None, layout: ArchiveLayout) -> zipfile.ZipFile:
     """Open a zip after checking every member's path and kind, the required members and their declared sizes."""
     max_bytes = layout.max_bytes if max_bytes is None else max_bytes
     if not zip_path.is_file():
@@ -118,9 +110,7 @@ def _open_zip(zip_path: Path, max_bytes: int | None, layout: ArchiveLayout = ML1
     return archive
 
 
-def _read_member(
-    zip_path: Path, archive: zipfile.ZipFile, name: str, layout: ArchiveLayout = ML1M_LAYOUT
-) -> Iterator[bytes]:
+def _read_member(zip_path: Path, archive: zipfile.ZipFile, name: str, layout: ArchiveLayout) -> Iterator[bytes]:
     """Yield a member's bytes in chunks; a CRC or decompression error becomes one DataFormatError line.
 
     zipfile stops at the member's declared size (a member that would expand further fails its CRC), so the
@@ -140,11 +130,11 @@ def _read_member(
         ) from exc
 
 
-def check_archive_format(zip_path: Path, max_bytes: int | None = None, layout: ArchiveLayout = ML1M_LAYOUT) -> None:
-    """Raise DataFormatError unless zip_path is a sound zip holding the layout's members (ml-1m/*.dat by default).
+def check_archive_format(zip_path: Path, layout: ArchiveLayout, max_bytes: int | None = None) -> None:
+    """Raise DataFormatError unless zip_path is a sound zip holding the layout's members.
 
     Sound: every member path stays inside the folder and is a plain file, the members extraction copies are at
-    most max_bytes uncompressed together, and each of them decompresses with a matching CRC.
+    most max_bytes (default: the layout's) uncompressed together, and each of them decompresses with a matching CRC.
     """
     with _open_zip(zip_path, max_bytes, layout) as archive:
         for name in _present_members(archive, layout):
@@ -152,19 +142,16 @@ def check_archive_format(zip_path: Path, max_bytes: int | None = None, layout: A
                 pass
 
 
-def _present_members(archive: zipfile.ZipFile, layout: ArchiveLayout = ML1M_LAYOUT) -> list[str]:
+def _present_members(archive: zipfile.ZipFile, layout: ArchiveLayout) -> list[str]:
     names = set(archive.namelist())
     return [f"{layout.folder}/{m}" for m in layout.extracted if f"{layout.folder}/{m}" in names]
 
 
-def download_official(
-    dest: Path,
-    url: str = OFFICIAL_URL,
-    md5: str = OFFICIAL_MD5,
-    timeout: float = 30.0,
-    hint: str = "ML1M_ZIP=/path/to/ml-1m.zip",
-) -> Path:
-    """Download the official archive to dest with a progress bar; verify md5; never leave a partial file."""
+def download_official(dest: Path, url: str, md5: str, hint: str, timeout: float = 30.0) -> Path:
+    """Download the official archive at url to dest with a progress bar; verify md5; never leave a partial file.
+
+    hint: the `make train` arguments that pass a local copy instead, for the error when the download fails.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file() and file_digest(dest, "md5") == md5:
         return dest
@@ -193,29 +180,29 @@ def download_official(
 
 def obtain_archive(
     raw_dir: Path,
-    local_zip: str | os.PathLike | None = None,
-    layout: ArchiveLayout = ML1M_LAYOUT,
-    download: Callable[[Path], Path] | None = None,
+    local_zip: str | os.PathLike | None,
+    layout: ArchiveLayout,
+    download: Callable[[Path], Path],
 ) -> Path:
     """Return a verified archive path: the local one after a format check, or the official download.
 
-    download(dest) fetches the official archive to dest (default: MovieLens-1M's URL and md5).
+    download(dest) fetches the dataset's official archive to dest (its adapter's URL and md5).
     """
     if local_zip:
         path = Path(local_zip).expanduser().resolve()
-        check_archive_format(path, layout=layout)
+        check_archive_format(path, layout)
         return path
-    path = (download or download_official)(raw_dir / layout.zip_name)
-    check_archive_format(path, layout=layout)
+    path = download(raw_dir / layout.zip_name)
+    check_archive_format(path, layout)
     return path
 
 
 def extract_archive(
     zip_path: Path,
     raw_dir: Path,
+    layout: ArchiveLayout,
     validate: Callable[[Path], object] | None = None,
     max_bytes: int | None = None,
-    layout: ArchiveLayout = ML1M_LAYOUT,
 ) -> Path:
     """Extract the data files to raw_dir/<folder>; skip (no validate call) when that archive is already extracted.
 
@@ -237,7 +224,7 @@ def _extract_validated(
     sha256: str,
     target: Path,
     validate: Callable[[Path], object] | None,
-    layout: ArchiveLayout = ML1M_LAYOUT,
+    layout: ArchiveLayout,
 ) -> None:
     """Write the members and the source record to a staging folder, validate there, then swap it into target."""
     with atomic_directory(target) as staging:
@@ -250,19 +237,19 @@ def _extract_validated(
             validate(staging)
 
 
-def _recorded_sha256(raw_ml1m_dir: Path) -> str | None:
+def _recorded_sha256(extracted: Path) -> str | None:
     try:
-        sha256 = json.loads((raw_ml1m_dir / SOURCE_MARKER).read_text()).get("sha256")
+        sha256 = json.loads((extracted / SOURCE_MARKER).read_text()).get("sha256")
     except (OSError, ValueError, AttributeError):
         return None
     return sha256 if isinstance(sha256, str) and len(sha256) == 64 else None
 
 
-def archive_sha256(raw_ml1m_dir: Path) -> str:
+def archive_sha256(extracted: Path) -> str:
     """sha256 of the archive an extracted folder came from (recorded at extraction)."""
-    sha256 = _recorded_sha256(raw_ml1m_dir)
+    sha256 = _recorded_sha256(extracted)
     if sha256 is None:
         raise DataFormatError(
-            f"{raw_ml1m_dir / SOURCE_MARKER}: missing or unreadable extraction record; run `make data` again"
+            f"{extracted / SOURCE_MARKER}: missing or unreadable extraction record; run `make data` again"
         )
     return sha256

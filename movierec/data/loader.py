@@ -1,4 +1,4 @@
-"""Parse and validate the three MovieLens-1M .dat files into typed DataFrames, with a parquet cache."""
+"""What every MovieLens parser shares: line-numbered errors, text and field checks, the tables and their cache."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from movierec.data.archive import archive_sha256
-from movierec.datasets.ml1m import AGE_GROUPS, GENDERS, GENRES, MAX_RATING, MIN_RATING, OCCUPATIONS
 from movierec.errors import DataFormatError
 from movierec.fsutil import atomic_directory
 
-ENCODING = "latin-1"
-ASCII_FILES = ("ratings.dat", "users.dat")  # all digits and codes; only movies.dat has latin-1 titles
-# Characters a MovieLens-1M file may hold (read as latin-1): printable text, tab and line ends; no NUL, no controls.
+if TYPE_CHECKING:  # annotations only: the descriptions are attached by movierec.datasets.registry
+    from movierec.datasets.description import DatasetDescription
+
+ENCODING = "latin-1"  # how the line-based files (.dat, u.*) are read
+# Characters a line-based file may hold (read as latin-1): printable text, tab and line ends; no NUL, no controls.
 _NOT_ASCII_TEXT = re.compile(r"[^\t\n\r\x20-\x7e]")
 _NOT_LATIN1_TEXT = re.compile(r"[^\t\n\r\x20-\x7e\xa0-\xff]")
 _ASCII_TEXT_BYTES = bytes([0x09, 0x0A, 0x0D, *range(0x20, 0x7F)])
@@ -37,7 +38,7 @@ class MovieLens:
     users: pd.DataFrame  # user_id, gender, age, occupation, zip
     movies: pd.DataFrame  # movie_id, title, genres ("A|B"), year (nullable)
     sha256: str
-    description: Any = None  # movierec.datasets.description.DatasetDescription, set by movierec.datasets.registry
+    description: DatasetDescription | None = None  # set by movierec.datasets.registry
 
 
 def parse_year(title: str) -> int | None:
@@ -46,25 +47,25 @@ def parse_year(title: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fail(path: Path, lineno: int, line: str, problem: str) -> DataFormatError:
+def fail(path: Path, lineno: int, line: str, problem: str) -> DataFormatError:
+    """The error for a bad line: '<file> line <n>: <problem>: <the line, quoted and cut>' (raise it)."""
     shown = repr(line[:SHOWN_CHARS]) + (f"... ({len(line):,} characters)" if len(line) > SHOWN_CHARS else "")
     return DataFormatError(f"{path.name} line {lineno}: {problem}: {shown}")
 
 
-def _read_lines(path: Path, ascii_only: bool | None = None, label: str = "MovieLens-1M") -> list[str]:
-    """The file's lines; refuse an empty file and bytes that are not ASCII (latin-1 for movies.dat) text.
+def read_lines(path: Path, ascii_only: bool, label: str) -> list[str]:
+    """The file's lines; refuse a missing or empty file and bytes that are not ASCII (ascii_only) or latin-1 text.
 
-    ascii_only: whether the file must be ASCII (default: ML-1M's rule by file name); label names the dataset.
+    label names the dataset in the errors ("MovieLens-100K").
     """
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found (expected {label} {path.name})")
     data = path.read_bytes()
     text = data.decode(ENCODING)  # latin-1 maps every byte, so this never fails; the checks below do the judging
-    ascii_only = path.name in ASCII_FILES if ascii_only is None else ascii_only
     if not ascii_only and not data.isascii() and _is_utf8(data):
         lines = _LINE_END.split(text)  # not splitlines(): it also splits on some control characters
         lineno = next(i for i, line in enumerate(lines, 1) if not line.isascii())
-        raise _fail(
+        raise fail(
             path,
             lineno,
             lines[lineno - 1],
@@ -75,7 +76,7 @@ def _read_lines(path: Path, ascii_only: bool | None = None, label: str = "MovieL
         allowed = "ASCII text" if ascii_only else "latin-1 text (printable characters, tabs and line ends)"
         lines = _LINE_END.split(text)  # not splitlines(): it also splits on some control characters
         lineno, match = next((i, m) for i, line in enumerate(lines, 1) if (m := pattern.search(line)))
-        raise _fail(
+        raise fail(
             path,
             lineno,
             lines[lineno - 1],
@@ -96,12 +97,12 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _split_fields(path: Path, lines: list[str], names: tuple[str, ...], sep: str = "::") -> pd.DataFrame:
-    """Split sep-separated lines ('::' in ML-1M); a wrong field count names the line."""
+def split_fields(path: Path, lines: list[str], names: tuple[str, ...], sep: str) -> pd.DataFrame:
+    """Split sep-separated lines into string columns named `names`; a wrong field count names the line."""
     rows = [line.split(sep) for line in lines]
     bad = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
     if bad is not None:
-        raise _fail(
+        raise fail(
             path,
             bad + 1,
             lines[bad],
@@ -110,104 +111,32 @@ def _split_fields(path: Path, lines: list[str], names: tuple[str, ...], sep: str
     return pd.DataFrame(rows, columns=list(names))
 
 
-def _integers(path: Path, lines: list[str], frame: pd.DataFrame, column: str) -> np.ndarray:
+def integers(path: Path, lines: list[str], frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A string column as int64; the first value that is not an integer names its line."""
     values = frame[column]
     ok = values.str.fullmatch(r"-?\d+").to_numpy(dtype=bool)
     if not ok.all():
         i = int(np.argmin(ok))
-        raise _fail(path, i + 1, lines[i], f"{column} must be an integer, got {values.iloc[i]!r}")
+        raise fail(path, i + 1, lines[i], f"{column} must be an integer, got {values.iloc[i]!r}")
     return values.to_numpy().astype(np.int64)
 
 
-def _check_allowed(path: Path, lines: list[str], values: np.ndarray, allowed, column: str) -> None:
+def check_allowed(path: Path, lines: list[str], values: np.ndarray, allowed, column: str) -> None:
+    """Every value is one of `allowed`; the first that is not names its line and the allowed values."""
     ok = np.isin(values, np.asarray(list(allowed)))
     if not ok.all():
         i = int(np.argmin(ok))
         value = values[i].item() if isinstance(values[i], np.generic) else values[i]
-        raise _fail(path, i + 1, lines[i], f"{column} {value!r} is not one of {sorted(allowed)}")
+        raise fail(path, i + 1, lines[i], f"{column} {value!r} is not one of {sorted(allowed)}")
 
 
-def _check_unique(path: Path, lines: list[str], frame: pd.DataFrame, columns: list[str], what: str) -> None:
+def check_unique(path: Path, lines: list[str], frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """No two rows share the values of `columns`; the first repeat names its line (`what` names the key)."""
     dup = frame.duplicated(columns, keep="first").to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
         values = tuple(v.item() if isinstance(v, np.generic) else v for v in frame.iloc[i][columns])
-        raise _fail(path, i + 1, lines[i], f"duplicate {what} {values}")
-
-
-def parse_users(path: Path) -> pd.DataFrame:
-    lines = _read_lines(path)
-    raw = _split_fields(path, lines, ("UserID", "Gender", "Age", "Occupation", "Zip-code"))
-    users = pd.DataFrame(
-        {
-            "user_id": _integers(path, lines, raw, "UserID").astype(np.int32),
-            "gender": raw["Gender"].to_numpy(dtype=object),
-            "age": _integers(path, lines, raw, "Age").astype(np.int16),
-            "occupation": _integers(path, lines, raw, "Occupation").astype(np.int16),
-            "zip": raw["Zip-code"].to_numpy(dtype=object),
-        }
-    )
-    _check_allowed(path, lines, users["gender"].to_numpy(), GENDERS, "Gender")
-    _check_allowed(path, lines, users["age"].to_numpy(), AGE_GROUPS, "Age")
-    _check_allowed(path, lines, users["occupation"].to_numpy(), OCCUPATIONS, "Occupation")
-    _check_unique(path, lines, users, ["user_id"], "UserID")
-    users["gender"] = users["gender"].astype("string")
-    users["zip"] = users["zip"].astype("string")
-    return users
-
-
-def parse_movies(path: Path) -> pd.DataFrame:
-    lines = _read_lines(path)
-    raw = _split_fields_movies(path, lines)
-    movies = pd.DataFrame(
-        {
-            "movie_id": _integers(path, lines, raw, "MovieID").astype(np.int32),
-            "title": raw["Title"].astype("string"),
-            "genres": raw["Genres"].astype("string"),
-        }
-    )
-    known = set(GENRES)
-    for i, genres in enumerate(raw["Genres"]):
-        unknown = [g for g in genres.split("|") if g not in known]
-        if unknown:
-            raise _fail(path, i + 1, lines[i], f"unknown genre {unknown[0]!r}; allowed: {', '.join(GENRES)}")
-    empty = (movies["title"].str.strip() == "").to_numpy()
-    if empty.any():
-        i = int(np.argmax(empty))
-        raise _fail(path, i + 1, lines[i], "empty title")
-    _check_unique(path, lines, movies, ["movie_id"], "MovieID")
-    movies["year"] = pd.array([parse_year(t) for t in movies["title"]], dtype="Int16")
-    return movies
-
-
-def _split_fields_movies(path: Path, lines: list[str]) -> pd.DataFrame:
-    """Movies split on the first and last '::' so a title may itself contain colons."""
-    rows = []
-    for i, line in enumerate(lines):
-        head, sep, rest = line.partition("::")
-        title, sep2, genres = rest.rpartition("::")
-        if not sep or not sep2:
-            raise _fail(path, i + 1, line, "expected 3 fields separated by '::' (MovieID::Title::Genres)")
-        rows.append((head, title, genres))
-    return pd.DataFrame(rows, columns=["MovieID", "Title", "Genres"])
-
-
-def parse_ratings(path: Path, users: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:
-    lines = _read_lines(path)
-    raw = _split_fields(path, lines, ("UserID", "MovieID", "Rating", "Timestamp"))
-    ratings = pd.DataFrame(
-        {
-            "user_id": _integers(path, lines, raw, "UserID").astype(np.int32),
-            "movie_id": _integers(path, lines, raw, "MovieID").astype(np.int32),
-            "rating": _integers(path, lines, raw, "Rating").astype(np.int8),
-            "timestamp": _integers(path, lines, raw, "Timestamp"),
-        }
-    )
-    check_ratings(
-        path, lines, ratings, (MIN_RATING, MAX_RATING, f"{MIN_RATING}-{MAX_RATING}"),
-        (users, "users.dat"), (movies, "movies.dat"),
-    )  # fmt: skip
-    return ratings
+        raise fail(path, i + 1, lines[i], f"duplicate {what} {values}")
 
 
 def check_ratings(
@@ -224,27 +153,19 @@ def check_ratings(
     bad = ((ratings["rating"] < low) | (ratings["rating"] > high)).to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {worded}")
+        raise fail(path, i + 1, lines[i], f"rating {ratings['rating'].iloc[i]} outside {worded}")
     for column, (table, name) in (("user_id", users), ("movie_id", movies)):
         known = ratings[column].isin(table[column]).to_numpy()
         if not known.all():
             i = int(np.argmin(known))
-            raise _fail(path, i + 1, lines[i], f"{column} {ratings[column].iloc[i]} is not in {name}")
-    _check_unique(path, lines, ratings, ["user_id", "movie_id"], "(user_id, movie_id) rating")
+            raise fail(path, i + 1, lines[i], f"{column} {ratings[column].iloc[i]} is not in {name}")
+    check_unique(path, lines, ratings, ["user_id", "movie_id"], "(user_id, movie_id) rating")
 
 
-def parse_dataset(raw_dir: Path, sha256: str = "") -> MovieLens:
-    """Parse and validate ratings/users/movies.dat from an extracted ml-1m folder."""
-    users = parse_users(raw_dir / "users.dat")
-    movies = parse_movies(raw_dir / "movies.dat")
-    ratings = parse_ratings(raw_dir / "ratings.dat", users, movies)
-    return MovieLens(ratings=ratings, users=users, movies=movies, sha256=sha256)
-
-
-def load_dataset(raw_dir: Path, cache_root: Path, parse: Callable[[Path, str], MovieLens] = parse_dataset) -> MovieLens:
+def load_dataset(raw_dir: Path, cache_root: Path, parse: Callable[[Path, str], MovieLens]) -> MovieLens:
     """Load the tables through a parquet cache keyed by the archive's sha256; parse only on a cache miss.
 
-    parse(raw_dir, sha256) validates an extracted folder (default: MovieLens-1M's .dat files).
+    parse(raw_dir, sha256) validates an extracted folder: the dataset adapter's parser.
     """
     sha256 = archive_sha256(raw_dir)
     cache = cache_root / sha256[:16]

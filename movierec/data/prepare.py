@@ -14,9 +14,10 @@ def prepare_dataset(
     local_zip: str | os.PathLike | None = None,
     raw_dir: Path = RAW_DIR,
     processed_dir: Path = PROCESSED_DIR,
-    dataset: str = registry.DEFAULT_DATASET,
+    *,
+    dataset: str,
 ) -> MovieLens:
-    """Get the archive (local or downloaded), extract it, parse/validate it through the parquet cache.
+    """Get the dataset's archive (local or downloaded), extract it, parse/validate it through the parquet cache.
 
     A new archive is extracted to a staging folder and validated there; it replaces the previous extraction
     only when it is valid, so a failed run leaves the last good data in place. The result carries the
@@ -29,7 +30,9 @@ def load_prepared(
     local_zip: str | os.PathLike | None = None,
     raw_dir: Path = RAW_DIR,
     processed_dir: Path = PROCESSED_DIR,
-    dataset: str = registry.DEFAULT_DATASET,
+    *,
+    dataset: str,
 ) -> MovieLens:
-    """The data `make data` prepared (no download when it is there); else prepare it from local_zip or online."""
+    """The data `make data` prepared for the dataset (no download when it is there); else prepare it from local_zip
+    or online."""
     return registry.load_prepared(dataset, local_zip, raw_dir, processed_dir)

@@ -1,5 +1,7 @@
 """Datasets the recommender runs on: one description of a dataset and one adapter per MovieLens family.
 
-The registry (movierec.datasets.registry: ADAPTERS, load) imports every adapter; this package itself imports
-nothing, so movierec.config can re-export the ML-1M vocabularies without an import cycle.
+Everything about one dataset (vocabularies, scale, archive layout, download, parser) lives in its adapter module,
+and the registry (movierec.datasets.registry: ADAPTERS, load) imports every adapter: a new dataset is one adapter
+module plus one registry line. Code elsewhere takes a dataset's vocabularies and scale from its DatasetDescription.
+This package imports nothing on import, and movierec.config re-exports nothing from it.
 """

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from movierec.config import MAX_ID, UNKNOWN_AGE, UNKNOWN_GENDER, UNKNOWN_OCCUPATION
 from movierec.data.archive import ArchiveLayout
-from movierec.data.loader import YEAR_PATTERN, MovieLens, _fail
+from movierec.data.loader import YEAR_PATTERN, MovieLens, fail
 from movierec.datasets.description import DatasetDescription
 from movierec.errors import DataFormatError
 
@@ -100,7 +100,7 @@ def _check_header(path: Path, expected: tuple[str, ...], label: str) -> None:
     if not header:
         raise DataFormatError(f"{path.name}: the file is empty; {label} {path.name} starts with a header line")
     if tuple(next(csv.reader([header]))) != expected:
-        raise _fail(path, 1, header, f"expected the header {','.join(expected)}")
+        raise fail(path, 1, header, f"expected the header {','.join(expected)}")
 
 
 def _read(path: Path, types: dict[str, pa.DataType], label: str) -> pa.Table:
@@ -136,11 +136,11 @@ def _explain(path: Path, types: dict[str, pa.DataType], label: str) -> DataForma
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             shown = raw.decode("utf-8", "replace").rstrip("\r\n")
-            return _fail(path, lineno, shown, f"byte 0x{raw[exc.start]:02x} is not UTF-8; {label} files are UTF-8")
+            return fail(path, lineno, shown, f"byte 0x{raw[exc.start]:02x} is not UTF-8; {label} files are UTF-8")
         line = text.rstrip("\r\n")
         fields = next(csv.reader([line]), [])
         if len(fields) != len(names):
-            return _fail(
+            return fail(
                 path,
                 lineno,
                 line,
@@ -150,9 +150,9 @@ def _explain(path: Path, types: dict[str, pa.DataType], label: str) -> DataForma
             kind = types[name]
             if pa.types.is_integer(kind) and not _fits_integer(value, kind):
                 limit = MAX_ID if kind == pa.int32() else 2**63 - 1
-                return _fail(path, lineno, line, f"{name} must be an integer up to {limit}, got {value!r}")
+                return fail(path, lineno, line, f"{name} must be an integer up to {limit}, got {value!r}")
             if pa.types.is_floating(kind) and not _DECIMAL.fullmatch(value):
-                return _fail(path, lineno, line, f"{name} must be a number such as 3.5, got {value!r}")
+                return fail(path, lineno, line, f"{name} must be a number such as 3.5, got {value!r}")
     return None
 
 
@@ -173,7 +173,7 @@ def _line_at(path: Path, lineno: int) -> str:
 
 def _fail_row(path: Path, row: int, problem: str) -> DataFormatError:
     """An error about data row `row` (0-based): line row + 2, after the header (pyarrow keeps empty lines as rows)."""
-    return _fail(path, row + 2, _line_at(path, row + 2), problem)
+    return fail(path, row + 2, _line_at(path, row + 2), problem)
 
 
 # ---- the two files ----------------------------------------------------------------------------------------------

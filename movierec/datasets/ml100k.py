@@ -16,14 +16,14 @@ import pandas as pd
 from movierec.data.archive import ArchiveLayout
 from movierec.data.loader import (
     MovieLens,
-    _check_allowed,
-    _check_unique,
-    _fail,
-    _integers,
-    _read_lines,
-    _split_fields,
+    check_allowed,
     check_ratings,
+    check_unique,
+    fail,
+    integers,
     parse_year,
+    read_lines,
+    split_fields,
 )
 from movierec.datasets import ml1m
 from movierec.datasets.description import DatasetDescription
@@ -72,16 +72,16 @@ def age_group(ages) -> np.ndarray:
 
 
 def parse_users(path: Path) -> pd.DataFrame:
-    lines = _read_lines(path, ascii_only=True, label=LABEL)
-    raw = _split_fields(path, lines, ("user_id", "age", "gender", "occupation", "zip"), sep="|")
-    user_ids = _integers(path, lines, raw, "user_id")
-    ages = _integers(path, lines, raw, "age")
+    lines = read_lines(path, ascii_only=True, label=LABEL)
+    raw = split_fields(path, lines, ("user_id", "age", "gender", "occupation", "zip"), sep="|")
+    user_ids = integers(path, lines, raw, "user_id")
+    ages = integers(path, lines, raw, "age")
     bad = (ages < 1) | (ages > MAX_AGE)
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(path, i + 1, lines[i], f"age {ages[i]} is not a plausible age in years (1-{MAX_AGE})")
-    _check_allowed(path, lines, raw["gender"].to_numpy(), ml1m.GENDERS, "gender")
-    _check_allowed(path, lines, raw["occupation"].to_numpy(), OCCUPATION_NAMES, "occupation")
+        raise fail(path, i + 1, lines[i], f"age {ages[i]} is not a plausible age in years (1-{MAX_AGE})")
+    check_allowed(path, lines, raw["gender"].to_numpy(), ml1m.GENDERS, "gender")
+    check_allowed(path, lines, raw["occupation"].to_numpy(), OCCUPATION_NAMES, "occupation")
     codes = {name: code for code, name in OCCUPATIONS.items()}
     users = pd.DataFrame(
         {
@@ -93,24 +93,24 @@ def parse_users(path: Path) -> pd.DataFrame:
         }
     )
     _check_positive(path, lines, users["user_id"].to_numpy(), "user_id")
-    _check_unique(path, lines, users, ["user_id"], "user_id")
+    check_unique(path, lines, users, ["user_id"], "user_id")
     return users
 
 
 def parse_movies(path: Path) -> pd.DataFrame:
-    lines = _read_lines(path, ascii_only=False, label=LABEL)
-    raw = _split_fields(path, lines, ITEM_FIELDS, sep="|")
-    movie_ids = _integers(path, lines, raw, "movie_id")
+    lines = read_lines(path, ascii_only=False, label=LABEL)
+    raw = split_fields(path, lines, ITEM_FIELDS, sep="|")
+    movie_ids = integers(path, lines, raw, "movie_id")
     _check_positive(path, lines, movie_ids, "movie_id")
     flags = raw[[f"g:{g}" for g in GENRES]].to_numpy()
     bad = ~np.isin(flags, ("0", "1"))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise _fail(path, i + 1, lines[i], f"genre flag {GENRES[j]!r} must be 0 or 1, got {flags[i, j]!r}")
+        raise fail(path, i + 1, lines[i], f"genre flag {GENRES[j]!r} must be 0 or 1, got {flags[i, j]!r}")
     empty = (raw["title"].str.strip() == "").to_numpy()
     if empty.any():
         i = int(np.argmax(empty))
-        raise _fail(path, i + 1, lines[i], "empty title")
+        raise fail(path, i + 1, lines[i], "empty title")
     on = flags == "1"
     names = np.array(GENRES, dtype=object)
     movies = pd.DataFrame(
@@ -120,7 +120,7 @@ def parse_movies(path: Path) -> pd.DataFrame:
             "genres": pd.array(["|".join(names[row]) for row in on], dtype="string"),
         }
     )
-    _check_unique(path, lines, movies, ["movie_id"], "movie_id")
+    check_unique(path, lines, movies, ["movie_id"], "movie_id")
     years = [parse_year(t) or _release_year(d) for t, d in zip(raw["title"], raw["release_date"], strict=True)]
     movies["year"] = pd.array(years, dtype="Int16")
     return movies
@@ -135,14 +135,14 @@ def _release_year(date: str) -> int | None:
 
 
 def parse_ratings(path: Path, users: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:
-    lines = _read_lines(path, ascii_only=True, label=LABEL)
-    raw = _split_fields(path, lines, ("user_id", "movie_id", "rating", "timestamp"), sep="\t")
+    lines = read_lines(path, ascii_only=True, label=LABEL)
+    raw = split_fields(path, lines, ("user_id", "movie_id", "rating", "timestamp"), sep="\t")
     ratings = pd.DataFrame(
         {
-            "user_id": _integers(path, lines, raw, "user_id").astype(np.int32),
-            "movie_id": _integers(path, lines, raw, "movie_id").astype(np.int32),
-            "rating": _integers(path, lines, raw, "rating").astype(np.int8),
-            "timestamp": _integers(path, lines, raw, "timestamp"),
+            "user_id": integers(path, lines, raw, "user_id").astype(np.int32),
+            "movie_id": integers(path, lines, raw, "movie_id").astype(np.int32),
+            "rating": integers(path, lines, raw, "rating").astype(np.int8),
+            "timestamp": integers(path, lines, raw, "timestamp"),
         }
     )
     scale = (DESCRIPTION.rating_min, DESCRIPTION.rating_max, DESCRIPTION.rating_rule())
@@ -154,7 +154,7 @@ def _check_positive(path: Path, lines: list[str], ids: np.ndarray, column: str) 
     bad = ids < 1
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(path, i + 1, lines[i], f"{column} must be a positive integer, got {ids[i]}")
+        raise fail(path, i + 1, lines[i], f"{column} must be a positive integer, got {ids[i]}")
 
 
 def parse(raw_dir: Path, sha256: str = "") -> MovieLens:

@@ -13,14 +13,7 @@ from pathlib import Path
 import requests
 
 from movierec.config import PROCESSED_DIR, RAW_DIR
-from movierec.data.archive import (
-    ML1M_LAYOUT,
-    SOURCE_MARKER,
-    ArchiveLayout,
-    download_official,
-    extract_archive,
-    obtain_archive,
-)
+from movierec.data.archive import SOURCE_MARKER, ArchiveLayout, download_official, extract_archive, obtain_archive
 from movierec.data.loader import MovieLens, load_dataset
 from movierec.datasets import csv_family, ml1m, ml100k
 from movierec.datasets.description import DatasetDescription
@@ -76,7 +69,7 @@ def _csv_adapter(variant: csv_family.Variant) -> Adapter:
 
 
 ADAPTERS: dict[str, Adapter] = {
-    ml1m.NAME: Adapter(ml1m.NAME, ML1M_LAYOUT, ml1m.DESCRIPTION, ml1m.parse, ml1m.OFFICIAL_URL, ml1m.OFFICIAL_MD5),
+    ml1m.NAME: Adapter(ml1m.NAME, ml1m.LAYOUT, ml1m.DESCRIPTION, ml1m.parse, ml1m.OFFICIAL_URL, ml1m.OFFICIAL_MD5),
     ml100k.NAME: Adapter(
         ml100k.NAME, ml100k.LAYOUT, ml100k.DESCRIPTION, ml100k.parse, ml100k.OFFICIAL_URL, ml100k.OFFICIAL_MD5
     ),

@@ -9,7 +9,7 @@ import pandas as pd
 
 from movierec.data.split import Split
 from movierec.evaluation.baselines import popularity_scores
-from movierec.features.space import FeatureSpace, centre_ratings
+from movierec.features.space import FeatureSpace
 from movierec.recommender import Recommender
 from movierec.retrievers.history import HistoryBatch
 from movierec.retrievers.source import Queries
@@ -82,7 +82,7 @@ def build_timeline(space: FeatureSpace, split: Split) -> Timeline:
         raise ValueError(f"movie_id {frame['movie_id'].to_numpy()[order][catalog_row < 0][0]} is not in the catalogue")
     movie_index = space.movie_ids.transform(frame["movie_id"].to_numpy()[order])
     rating = frame["rating"].to_numpy()[order].astype(np.float32)
-    centred = np.where(movie_index != 0, centre_ratings(rating), 0.0).astype(np.float32)
+    centred = np.where(movie_index != 0, space.centre_ratings(rating), 0.0).astype(np.float32)
     user_of = np.searchsorted(users, seq_user)
     starts = np.searchsorted(seq_user, users)
     user_start = starts[user_of]

@@ -7,13 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from movierec.datasets.ml1m import GENRES
 
-
-def genre_multi_hot(genres: pd.Series, vocabulary: Sequence[str] = GENRES) -> np.ndarray:
+def genre_multi_hot(genres: pd.Series, vocabulary: Sequence[str]) -> np.ndarray:
     """(n, len(vocabulary)) float32 multi-hot from 'A|B' genre strings; names outside the vocabulary are ignored.
 
-    vocabulary: the dataset's genres in column order (its description's `genres`; default MovieLens-1M's).
+    vocabulary: the dataset's genres in column order (its description's `genres`).
     """
     index = {genre: i for i, genre in enumerate(vocabulary)}
     out = np.zeros((len(genres), len(vocabulary)), dtype=np.float32)

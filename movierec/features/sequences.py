@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.features.space import FeatureSpace, centre_ratings
+from movierec.features.space import FeatureSpace
 
 IGNORED = -1  # target of a position that predicts nothing (padding, a window's user token after a cut)
 
@@ -45,7 +45,8 @@ def training_windows(space: FeatureSpace, ratings: pd.DataFrame, length: int | N
     order = np.lexsort((np.arange(len(ratings)), ratings["timestamp"].to_numpy(), ratings["user_id"].to_numpy()))
     users = ratings["user_id"].to_numpy()[order]
     movie_index = space.movie_ids.transform(ratings["movie_id"].to_numpy()[order])
-    centred = np.where(movie_index != 0, centre_ratings(ratings["rating"].to_numpy()[order]), 0.0).astype(np.float32)
+    centred = space.centre_ratings(ratings["rating"].to_numpy()[order])
+    centred = np.where(movie_index != 0, centred, 0.0).astype(np.float32)
     rows = space.catalog_rows(ratings["movie_id"].to_numpy()[order])
     if np.any(rows < 0):
         raise KeyError(f"movie_id {ratings['movie_id'].to_numpy()[order][rows < 0][0]} is not in the catalogue")

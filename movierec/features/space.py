@@ -7,14 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.config import MAX_RATING, MIN_RATING, SECONDS_PER_DAY
+from movierec.config import SECONDS_PER_DAY
 from movierec.data.split import in_last_days
-from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
+from movierec.datasets.description import DatasetDescription
 from movierec.features.catalog import filled_years, genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX, IndexEncoder
 
-MID_RATING = (MIN_RATING + MAX_RATING) / 2.0
-HALF_RANGE = (MAX_RATING - MIN_RATING) / 2.0
 MOVIE_NUMERIC = ("year", "log_count", "log_count_recent", "shrunk_mean_rating", "log_days_since_first")
 USER_NUMERIC = ("log_history", "history_mean_rating", "example_age_years")
 SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
@@ -25,17 +23,12 @@ ARRAY_FIELDS = (
     "movie_index", "movie_genres", "movie_numeric", "user_gender", "user_age", "user_occupation",
     "history_movies", "history_ratings",
 )  # fmt: skip
-SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp")
+SCALAR_FIELDS = ("scalers", "year_fill", "history_length", "cutoff_timestamp", "rating_min", "rating_max")
 USER_KEYS = (
     "user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "user_numeric", "example_age",
 )  # fmt: skip
 USER_TOWER_KEYS = ("user_id", "gender", "age", "occupation", "history_movies", "history_ratings", "example_age")
 MOVIE_KEYS = ("movie_id", "genres", "movie_numeric")
-
-
-def centre_ratings(ratings) -> np.ndarray:
-    """Ratings 1..5 mapped to -1..1 (how history ratings enter the models)."""
-    return ((np.asarray(ratings, dtype=np.float32) - MID_RATING) / HALF_RANGE).astype(np.float32)
 
 
 @dataclass
@@ -47,17 +40,19 @@ class FeatureSpace:
     genders: IndexEncoder
     ages: IndexEncoder
     occupations: IndexEncoder
-    catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (all of movies.dat)
-    users_table_ids: IndexEncoder  # user_id -> users.dat row + 1
+    catalog_ids: IndexEncoder  # movie_id -> catalogue row + 1 (the whole movies table)
+    users_table_ids: IndexEncoder  # user_id -> users table row + 1
     scalers: dict  # fitted scaling of the movie numeric features, as plain numbers (a record; not used at inference)
     year_fill: float
     history_length: int
     cutoff_timestamp: int
+    rating_min: float  # the dataset's rating scale (its description's), which centre_ratings maps to -1..1
+    rating_max: float
     # per catalogue row
     movie_index: np.ndarray
     movie_genres: np.ndarray
     movie_numeric: np.ndarray
-    # per users.dat row
+    # per users table row
     user_gender: np.ndarray
     user_age: np.ndarray
     user_occupation: np.ndarray
@@ -73,9 +68,13 @@ class FeatureSpace:
         movies: pd.DataFrame,
         history_length: int = 100,
         recent_days: float = 30.0,
-        description=None,
+        *,
+        description: DatasetDescription,
     ) -> FeatureSpace:
-        """Fit on training ratings only; users and movies tables give demographics and catalogue content."""
+        """Fit on training ratings only; users and movies tables give demographics and catalogue content.
+
+        description: the dataset's DatasetDescription (its vocabularies; an empty one: the feature is absent).
+        """
         from sklearn.preprocessing import MinMaxScaler, StandardScaler  # training only: serving never fits
 
         if len(train) == 0:
@@ -85,10 +84,9 @@ class FeatureSpace:
         users = users.sort_values("user_id").reset_index(drop=True)
         user_ids = IndexEncoder(train["user_id"].to_numpy())
         movie_ids = IndexEncoder(train["movie_id"].to_numpy())
-        vocab = description or ML1M_DESCRIPTION  # DatasetDescription; an empty vocabulary: the feature is absent
-        genders = IndexEncoder(np.array(sorted(vocab.genders), dtype=str))
-        ages = IndexEncoder(np.array(sorted(vocab.age_groups), dtype=np.int64))
-        occupations = IndexEncoder(np.array(sorted(vocab.occupations), dtype=np.int64))
+        genders = IndexEncoder(np.array(sorted(description.genders), dtype=str))
+        ages = IndexEncoder(np.array(sorted(description.age_groups), dtype=np.int64))
+        occupations = IndexEncoder(np.array(sorted(description.occupations), dtype=np.int64))
 
         years, year_fill = filled_years(movies["year"])
         year_scaler = MinMaxScaler().fit(years.reshape(-1, 1))
@@ -99,7 +97,8 @@ class FeatureSpace:
             [year_scaler.transform(years.reshape(-1, 1))[:, 0], numeric_scaler.transform(raw_numeric[:, 1:])]
         ).astype(np.float32)
 
-        history_movies, history_ratings = _history_matrix(train, user_ids, movie_ids, history_length)
+        scale = (float(description.rating_min), float(description.rating_max))
+        history_movies, history_ratings = _history_matrix(train, user_ids, movie_ids, history_length, scale)
         return cls(
             user_ids=user_ids,
             movie_ids=movie_ids,
@@ -119,8 +118,10 @@ class FeatureSpace:
             year_fill=float(year_fill),
             history_length=int(history_length),
             cutoff_timestamp=cutoff,
+            rating_min=scale[0],
+            rating_max=scale[1],
             movie_index=movie_ids.transform(movies["movie_id"].to_numpy()),
-            movie_genres=genre_multi_hot(movies["genres"], vocab.genres),
+            movie_genres=genre_multi_hot(movies["genres"], description.genres),
             movie_numeric=movie_numeric,
             user_gender=genders.transform(users["gender"].astype(str).to_numpy()),
             user_age=ages.transform(users["age"].to_numpy()),
@@ -162,17 +163,22 @@ class FeatureSpace:
             **{name: meta[name] for name in SCALAR_FIELDS},
         )
 
+    def centre_ratings(self, ratings) -> np.ndarray:
+        """Ratings on the dataset's scale mapped to -1..1, rating_min to -1 and rating_max to 1 (how history ratings
+        enter the models)."""
+        return _centre(ratings, (self.rating_min, self.rating_max))
+
     @property
     def n_catalog(self) -> int:
         return len(self.movie_index)
 
     # ---- rows -------------------------------------------------------------------------------
     def catalog_rows(self, movie_ids) -> np.ndarray:
-        """Catalogue row of each movie id; -1 for ids not in movies.dat."""
+        """Catalogue row of each movie id; -1 for ids not in the movies table."""
         return self.catalog_ids.transform(movie_ids) - 1
 
     def user_rows(self, user_ids) -> np.ndarray:
-        """users.dat row of each user id; -1 for ids not in users.dat."""
+        """Users table row of each user id; -1 for ids not in the users table."""
         return self.users_table_ids.transform(user_ids) - 1
 
     # ---- model inputs (the single code path for training, evaluation and serving) -------------
@@ -201,7 +207,7 @@ class FeatureSpace:
         cold: np.ndarray | None = None,
         timestamps=None,
     ) -> dict[str, np.ndarray]:
-        """Inputs of known users (ids from users.dat): demographics plus training-period history.
+        """Inputs of known users (ids of the users table): demographics plus training-period history.
 
         exclude_movie_ids drops each row's target movie from its history (leave-one-out for training);
         cold marks rows to present as unknown users (no id, no history), which trains the cold path;
@@ -211,7 +217,7 @@ class FeatureSpace:
         rows = self.user_rows(user_ids)
         if np.any(rows < 0):
             bad = user_ids[rows < 0][0]
-            raise KeyError(f"user_id {bad} is not in users.dat")
+            raise KeyError(f"user_id {bad} is not in the users table")
         index = self.user_ids.transform(user_ids)
         hist_m = self.history_movies[index]
         hist_r = self.history_ratings[index]
@@ -259,7 +265,7 @@ class FeatureSpace:
         hist_r = np.zeros((1, self.history_length), dtype=np.float32)
         encoded = self.movie_ids.transform(movie_ids)
         hist_m[0, : len(encoded)] = encoded
-        hist_r[0, : len(encoded)] = np.where(encoded != UNKNOWN_INDEX, centre_ratings(ratings), 0.0)
+        hist_r[0, : len(encoded)] = np.where(encoded != UNKNOWN_INDEX, self.centre_ratings(ratings), 0.0)
 
         def code(encoder: IndexEncoder, value) -> np.ndarray:
             return encoder.transform(np.array([value])) if value is not None else np.zeros(1, np.int32)
@@ -278,7 +284,7 @@ class FeatureSpace:
         """Inputs for (user, movie) pairs: user features + movie features, aligned row by row."""
         movie_rows = self.catalog_rows(movie_ids)
         if np.any(movie_rows < 0):
-            raise KeyError(f"movie_id {np.asarray(movie_ids)[movie_rows < 0][0]} is not in movies.dat")
+            raise KeyError(f"movie_id {np.asarray(movie_ids)[movie_rows < 0][0]} is not in the movies table")
         inputs = self.user_inputs(user_ids, exclude_movie_ids=movie_ids if exclude_target else None, cold=cold)
         inputs.update(self.movie_inputs(movie_rows))
         return inputs
@@ -323,11 +329,18 @@ def _movie_stats(train: pd.DataFrame, catalog: np.ndarray, cutoff: int, recent_d
     return np.column_stack([np.log1p(count), np.log1p(recent_count), shrunk, np.log1p(days)])
 
 
+def _centre(ratings, scale: tuple[float, float]) -> np.ndarray:
+    """Ratings mapped to -1..1 over the scale (lowest, highest): as float32, minus the midpoint, over half the range."""
+    low, high = float(scale[0]), float(scale[1])
+    mid, half_range = (low + high) / 2, (high - low) / 2
+    return ((np.asarray(ratings, dtype=np.float32) - mid) / half_range).astype(np.float32)
+
+
 def _history_matrix(
-    train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int
+    train: pd.DataFrame, user_ids: IndexEncoder, movie_ids: IndexEncoder, length: int, scale: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each known user's latest `length` training ratings (slot 0 = most recent) as (movie index, centred
-    rating) rows; row 0 (the unknown user) is empty."""
+    """Each known user's latest `length` training ratings (slot 0 = most recent) as (movie index, rating centred
+    over the scale) rows; row 0 (the unknown user) is empty."""
     ordered = train.sort_values(["user_id", "timestamp"], kind="stable")
     from_end = ordered.groupby("user_id").cumcount(ascending=False).to_numpy()
     keep = from_end < length
@@ -337,5 +350,5 @@ def _history_matrix(
     movies = np.zeros((user_ids.size, length), dtype=np.int32)
     ratings = np.zeros((user_ids.size, length), dtype=np.float32)
     movies[rows, cols] = movie_ids.transform(kept["movie_id"].to_numpy())
-    ratings[rows, cols] = centre_ratings(kept["rating"].to_numpy())
+    ratings[rows, cols] = _centre(kept["rating"].to_numpy(), scale)
     return movies, ratings

@@ -44,11 +44,11 @@ class HistoryPooling(keras.layers.Layer):
 class RatingRange(keras.layers.Layer):
     """Shifts a raw score by the global mean rating and clips it to the dataset's rating scale.
 
-    minimum/maximum are the scale's ends (DatasetDescription.rating_min/rating_max); the defaults are MovieLens-1M's
-    whole stars, which models saved before the scale was a parameter carry in their config anyway.
+    offset is the mean training rating; minimum/maximum are the scale's ends (DatasetDescription.rating_min and
+    rating_max).
     """
 
-    def __init__(self, offset: float = 3.5, minimum: float = 1.0, maximum: float = 5.0, **kwargs):
+    def __init__(self, offset: float, minimum: float, maximum: float, **kwargs):
         super().__init__(**kwargs)
         self.offset, self.minimum, self.maximum = float(offset), float(minimum), float(maximum)
 

@@ -6,14 +6,11 @@ import keras
 import numpy as np
 from keras import layers
 
-from movierec.datasets.ml1m import DESCRIPTION as ML1M_DESCRIPTION
 from movierec.models.layers import RatingRange
-
-ML1M_RANGE = (ML1M_DESCRIPTION.rating_min, ML1M_DESCRIPTION.rating_max)
 
 
 def build_ranking_model(
-    vocab: dict, vector_dim: int, cfg, global_mean: float, rating_range: tuple[float, float] = ML1M_RANGE
+    vocab: dict, vector_dim: int, cfg, global_mean: float, rating_range: tuple[float, float]
 ) -> keras.Model:
     """Predicts the explicit rating, clipped to rating_range (the dataset's rating_min and rating_max). Dense blocks
     follow the reference design (256-128-64); the tower vectors also enter as their dot product and element-wise

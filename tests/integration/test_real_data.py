@@ -28,7 +28,7 @@ def test_real_split(real_data):
 
 def test_real_features_cover_unknown_users(real_data):
     split = chronological_split(real_data.ratings)
-    space = FeatureSpace.fit(split.train, real_data.users, real_data.movies)
+    space = FeatureSpace.fit(split.train, real_data.users, real_data.movies, description=real_data.description)
     inputs = space.build_inputs(split.test["user_id"].to_numpy(), split.test["movie_id"].to_numpy())
     cold = inputs["user_id"] == 0
     assert cold.sum() == 95_502

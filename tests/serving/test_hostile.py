@@ -6,7 +6,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from movierec.config import GENRES
+from movierec.datasets.ml1m import GENRES
 from serving.config import Settings
 from serving.limits import BodySizeLimit
 from serving.main import create_app

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from movierec.data.archive import MAX_EXTRACTED_BYTES
 from movierec.data.prepare import load_prepared
+from movierec.datasets import ml1m
+from movierec.datasets.ml1m import MAX_EXTRACTED_BYTES
 from tests.movierec.data import broken
 from tests.synthetic import synthetic_files, write_archive
 from training import data as data_cli
@@ -63,7 +64,7 @@ def test_make_evaluate_still_loads_the_good_data_after_a_failed_make_data(prepar
     """Issue 9 item 12: a bad archive used to replace the extraction, so `make evaluate` failed until re-extracted."""
     bad = broken.rating_seven(tmp_path / "bad.zip")
     assert data_cli.main(["--archive", str(bad), "--data-dir", str(prepared)]) == 2
-    data = load_prepared(None, prepared / "raw", prepared / "processed")
+    data = load_prepared(None, prepared / "raw", prepared / "processed", dataset=ml1m.NAME)
     assert data.sha256 == hashlib.sha256(synthetic_zip.read_bytes()).hexdigest()
 
 
@@ -71,7 +72,7 @@ def test_a_valid_new_archive_replaces_the_old_data(prepared, tmp_path, capsys):
     other = write_archive(tmp_path / "other.zip", synthetic_files(n_users=20, n_movies=12))
     assert data_cli.main(["--archive", str(other), "--data-dir", str(prepared)]) == 0
     assert "20 users, 12 movies" in capsys.readouterr().out
-    data = load_prepared(None, prepared / "raw", prepared / "processed")
+    data = load_prepared(None, prepared / "raw", prepared / "processed", dataset=ml1m.NAME)
     assert data.sha256 == hashlib.sha256(other.read_bytes()).hexdigest()
     assert sorted(p.name for p in (prepared / "raw").iterdir()) == ["ml-1m"]
 

@@ -63,7 +63,9 @@ def test_ranking_batches_hold_what_building_each_batch_through_the_feature_space
     """Vectors and user inputs computed once per row, known and cold, then picked by each batch's seeded draw, are
     those of the batch built afresh (the draw, the target left out of the history, the example's age)."""
     train = chronological_split(synthetic_data.ratings).train
-    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=6)
+    space = FeatureSpace.fit(
+        train, synthetic_data.users, synthetic_data.movies, history_length=6, description=synthetic_data.description
+    )
     movie_vectors = np.random.default_rng(0).random((space.n_catalog, 4)).astype(np.float32)
     batches = RankingBatches(
         space, train, 64, seed=1, cold_rate=0.3, user_vectors_fn=row_tower, movie_vectors=movie_vectors
@@ -92,7 +94,9 @@ def test_ranker_rows_computed_once_for_a_period_are_those_of_each_part(synthetic
     """fit_ranker computes every training row's vectors once and cuts them for the fit part and the validation
     slice: each part's rows must be what computing them for that part alone gives."""
     train = chronological_split(synthetic_data.ratings).train
-    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=6)
+    space = FeatureSpace.fit(
+        train, synthetic_data.users, synthetic_data.movies, history_length=6, description=synthetic_data.description
+    )
     every = RankerRows.compute(space, train, row_tower, cold=True, chunk=50)
     late = np.flatnonzero(train["timestamp"].to_numpy() > np.quantile(train["timestamp"], 0.8))
     part = RankerRows.compute(space, train.iloc[late], row_tower, cold=True, chunk=64)

@@ -30,7 +30,7 @@ def test_the_ranker_learns_users_who_rated_only_in_its_validation_slice_from_its
     fit_part, val_part = time_validation_split(train, cfg.ranking.validation_days)
     assert user in set(val_part["user_id"]) and user not in set(fit_part["user_id"])
     space = FeatureSpace.fit(
-        train, synthetic_data.users, synthetic_data.movies, cfg.history_length, description=ml1m.DESCRIPTION
+        train, synthetic_data.users, synthetic_data.movies, cfg.history_length, description=synthetic_data.description
     )
     towers = fit_retrieval(
         space, train, dataclasses.replace(cfg, retrieval=dataclasses.replace(cfg.retrieval, epochs=1)), 0

@@ -87,7 +87,9 @@ def test_fold_in_appends_after_the_cutoff_and_keeps_the_test_set(synthetic_data,
     assert users.dtypes.equals(synthetic_data.users.dtypes)
     assert users["user_id"].is_unique and {ids["created"], ids["anonymous"]} <= set(users["user_id"])
 
-    space = FeatureSpace.fit(train, users, synthetic_data.movies, history_length=20)
+    space = FeatureSpace.fit(
+        train, users, synthetic_data.movies, history_length=20, description=synthetic_data.description
+    )
     index = space.user_ids.transform([ids["created"]])[0]
     assert index != UNKNOWN_INDEX
     history = space.history_movies[index]

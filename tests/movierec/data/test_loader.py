@@ -1,9 +1,10 @@
-"""Parsing, validation messages (file, line, text) and the parquet cache."""
+"""The shared loader on MovieLens-1M's parser: validation messages (file, line, text) and the parquet cache."""
 
 import pytest
 
 from movierec.data.archive import extract_archive
-from movierec.data.loader import load_dataset, parse_dataset, parse_year
+from movierec.data.loader import load_dataset, parse_year
+from movierec.datasets import ml1m
 from movierec.errors import DataFormatError
 from tests.synthetic import synthetic_files, write_archive
 
@@ -42,7 +43,7 @@ def _broken(tmp_path, name, transform):
     lines = files[name].decode("latin-1").splitlines()
     lines = transform(lines)
     files[name] = ("\n".join(lines) + "\n").encode("latin-1")
-    target = extract_archive(write_archive(tmp_path / "bad.zip", files), tmp_path / "raw")
+    target = extract_archive(write_archive(tmp_path / "bad.zip", files), tmp_path / "raw", ml1m.LAYOUT)
     return target
 
 
@@ -113,19 +114,19 @@ def _broken(tmp_path, name, transform):
 def test_bad_input_names_file_line_and_text(tmp_path, name, transform, message):
     raw = _broken(tmp_path, name, transform)
     with pytest.raises(DataFormatError, match=message):
-        parse_dataset(raw)
+        ml1m.parse(raw)
 
 
 def test_failed_parse_leaves_no_cache(tmp_path):
     raw = _broken(tmp_path, "ratings.dat", lambda ls: ls + ["1::2::9::956700000"])
     with pytest.raises(DataFormatError):
-        load_dataset(raw, tmp_path / "processed")
+        load_dataset(raw, tmp_path / "processed", ml1m.parse)
     assert not (tmp_path / "processed").exists() or not any((tmp_path / "processed").iterdir())
 
 
-def test_parquet_cache_is_reused(synthetic_zip, tmp_path, monkeypatch):
-    raw = extract_archive(synthetic_zip, tmp_path / "raw")
-    first = load_dataset(raw, tmp_path / "processed")
+def test_parquet_cache_is_reused(synthetic_zip, tmp_path):
+    raw = extract_archive(synthetic_zip, tmp_path / "raw", ml1m.LAYOUT)
+    first = load_dataset(raw, tmp_path / "processed", ml1m.parse)
     caches = list((tmp_path / "processed").iterdir())
     assert len(caches) == 1 and {p.name for p in caches[0].iterdir()} == {
         "ratings.parquet",
@@ -136,8 +137,7 @@ def test_parquet_cache_is_reused(synthetic_zip, tmp_path, monkeypatch):
     def must_not_parse(*args, **kwargs):
         raise AssertionError("parsed again despite a cache hit")
 
-    monkeypatch.setattr("movierec.data.loader.parse_dataset", must_not_parse)
-    second = load_dataset(raw, tmp_path / "processed")
+    second = load_dataset(raw, tmp_path / "processed", must_not_parse)
     assert second.ratings.equals(first.ratings)
     assert second.movies["title"].tolist() == first.movies["title"].tolist()
     assert second.sha256 == first.sha256

@@ -45,7 +45,22 @@ def test_genre_columns_follow_the_vocabulary():
 
     hot = genre_multi_hot(pd.Series(["IMAX|Drama", "Children's"]), ADAPTERS["ml-25m"].description.genres)
     assert hot.shape == (2, 20) and hot[0].sum() == 2 and hot[1].sum() == 0  # "Children's" is ML-1M's spelling
-    assert genre_multi_hot(pd.Series(["Children's"])).shape == (1, len(ml1m.GENRES))
+    assert genre_multi_hot(pd.Series(["Children's"]), ml1m.GENRES).shape == (1, len(ml1m.GENRES))
+
+
+def test_every_consumer_requires_the_dataset(synthetic_data):
+    """No consumer falls back to MovieLens-1M: a call that forgets the description (or its part) is refused."""
+    import pandas as pd
+
+    from movierec.config import RankingConfig
+    from movierec.models.ranking import build_ranking_model
+
+    with pytest.raises(TypeError, match="description"):
+        FeatureSpace.fit(synthetic_data.ratings, synthetic_data.users, synthetic_data.movies)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="vocabulary"):
+        genre_multi_hot(pd.Series(["Drama"]))  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="rating_range"):
+        build_ranking_model({}, 8, RankingConfig(), 3.6)  # type: ignore[call-arg]
 
 
 def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
@@ -57,7 +72,8 @@ def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["dataset"] = None
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    assert load_bundle(folder).description == ml1m.DESCRIPTION  # a manifest without a description: MovieLens-1M
+    with pytest.raises(BundleError, match="dataset: a dataset description must be a JSON object"):
+        load_bundle(folder)  # no fallback to MovieLens-1M
     ml100k = ADAPTERS["ml-100k"].description
     manifest["dataset"] = ml100k.to_dict()
     (folder / MANIFEST).write_text(json.dumps(manifest))

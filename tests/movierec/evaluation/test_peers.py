@@ -26,10 +26,13 @@ def world(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
     unseen = split.test["movie_id"].value_counts().index[:2]
     split = Split(split.train.loc[~split.train["movie_id"].isin(unseen)], split.test, split.cutoff_timestamp)
-    space = FeatureSpace.fit(
-        split.train, synthetic_data.users, synthetic_data.movies, history_length=20, description=ml1m.DESCRIPTION
+    return split, FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=20,
+        description=synthetic_data.description,
     )
-    return split, space
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def tiny(synthetic_data):
     ]
     ratings = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating", "timestamp"])
     split = chronological_split(ratings, test_fraction=0.5)
-    space = FeatureSpace.fit(split.train, users, movies, history_length=4, description=ml1m.DESCRIPTION)
+    space = FeatureSpace.fit(split.train, users, movies, history_length=4, description=synthetic_data.description)
     # retrieval scores = first coordinate: movie row 0 > 1 > 2 > 3 > 4; the ranker predicts 5 x second coordinate
     movie_vectors = np.array([[0.5, 0.1], [0.4, 0.2], [0.3, 0.3], [0.2, 0.4], [0.1, 0.5]], np.float32)
     user_model = Recorder(lambda inputs: np.tile(np.array([[1.0, 0.0]], np.float32), (len(inputs["user_id"]), 1)))

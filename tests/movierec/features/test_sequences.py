@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from movierec.data.split import chronological_split
+from movierec.datasets import ml1m
 from movierec.features.sequences import IGNORED, training_windows
 from movierec.features.space import FeatureSpace
 
@@ -14,7 +15,13 @@ LENGTH = 5
 @pytest.fixture(scope="module")
 def windows(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
-    space = FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=LENGTH)
+    space = FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=LENGTH,
+        description=synthetic_data.description,
+    )
     return split.train, space, training_windows(space, split.train, seed=3)
 
 
@@ -58,7 +65,7 @@ def test_later_targets_come_from_the_same_users_later_ratings():
     movies = pd.DataFrame({"movie_id": range(1, 13), "title": ["t (1990)"] * 12, "genres": ["Drama"] * 12})
     movies["year"] = 1990
     ratings = pd.DataFrame({"user_id": 1, "movie_id": range(1, 13), "rating": 4, "timestamp": range(100, 112)})
-    space = FeatureSpace.fit(ratings, users, movies, history_length=4)
+    space = FeatureSpace.fit(ratings, users, movies, history_length=4, description=ml1m.DESCRIPTION)
     w = training_windows(space, ratings, seed=0)
     valid = w.targets != IGNORED
     assert (w.future[valid] >= w.targets[valid]).all()  # catalogue rows follow movie ids here: later = larger

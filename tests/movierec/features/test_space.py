@@ -1,10 +1,13 @@
 """FeatureSpace: fitted on train only, unknown users/movies handled, one input builder for every caller."""
 
+import json
+
 import numpy as np
 import pytest
 
-from movierec.config import GENRES
 from movierec.data.split import chronological_split
+from movierec.datasets import csv_family, ml1m
+from movierec.datasets.ml1m import GENRES
 from movierec.features.catalog import genre_multi_hot
 from movierec.features.encoders import UNKNOWN_INDEX
 from movierec.features.space import MOVIE_KEYS, USER_KEYS, FeatureSpace
@@ -13,7 +16,13 @@ from movierec.features.space import MOVIE_KEYS, USER_KEYS, FeatureSpace
 @pytest.fixture(scope="module")
 def fitted(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
-    return split, FeatureSpace.fit(split.train, synthetic_data.users, synthetic_data.movies, history_length=12)
+    return split, FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=12,
+        description=synthetic_data.description,
+    )
 
 
 def test_encoders_are_fitted_on_train_only(fitted, synthetic_data):
@@ -79,6 +88,47 @@ def test_profile_inputs_match_known_user_layout(fitted):
     assert empty["gender"][0] == UNKNOWN_INDEX and (empty["history_movies"] == 0).all()
 
 
+@pytest.fixture(scope="module")
+def scales(synthetic_data):
+    """The same ratings fitted on ML-1M's whole stars 1-5 and on the CSV family's half stars 0.5-5."""
+    half_stars = csv_family.VARIANTS["ml-latest-small"].description
+    return {
+        name: FeatureSpace.fit(
+            synthetic_data.ratings, synthetic_data.users, synthetic_data.movies, 8, description=description
+        )
+        for name, description in (("whole", ml1m.DESCRIPTION), ("half", half_stars))
+    }
+
+
+def test_ratings_are_centred_on_the_datasets_own_scale(scales):
+    """The lowest rating of the description's scale becomes -1, its highest 1, its midpoint 0."""
+    whole, half = scales["whole"], scales["half"]
+    assert (whole.rating_min, whole.rating_max, half.rating_min, half.rating_max) == (1.0, 5.0, 0.5, 5.0)
+    np.testing.assert_array_equal(whole.centre_ratings([1, 3, 5]), np.array([-1.0, 0.0, 1.0], np.float32))
+    np.testing.assert_array_equal(half.centre_ratings([0.5, 2.75, 5.0]), np.array([-1.0, 0.0, 1.0], np.float32))
+    assert whole.centre_ratings([4]).dtype == np.float32 and half.centre_ratings([4.5]).dtype == np.float32
+    # the fitted histories are centred on the same scale
+    for space in (whole, half):
+        held = space.history_ratings[space.history_movies != 0]
+        np.testing.assert_array_equal(np.unique(held), space.centre_ratings([1, 2, 3, 4, 5]))
+
+
+def test_whole_star_centring_is_bit_identical_to_the_former_one_to_five_formula(scales):
+    ratings = np.concatenate([np.arange(1, 6), np.linspace(-2.0, 8.0, 1001)]).astype(np.float32)
+    former = ((np.asarray(ratings, dtype=np.float32) - 3.0) / 2.0).astype(np.float32)
+    np.testing.assert_array_equal(scales["whole"].centre_ratings(ratings).view(np.uint32), former.view(np.uint32))
+
+
+def test_the_rating_scale_is_saved_with_the_space(scales):
+    arrays, meta = scales["half"].to_arrays()
+    again = FeatureSpace.from_arrays(arrays, json.loads(json.dumps(meta)))  # a bundle stores meta as JSON
+    assert (again.rating_min, again.rating_max) == (0.5, 5.0)
+    np.testing.assert_array_equal(again.centre_ratings([0.5, 5.0]), np.array([-1.0, 1.0], np.float32))
+    del meta["rating_max"]
+    with pytest.raises(KeyError, match="rating_max"):
+        FeatureSpace.from_arrays(arrays, meta)
+
+
 def test_movie_features(fitted, synthetic_data):
     _, space = fitted
     assert space.n_catalog == len(synthetic_data.movies)
@@ -93,7 +143,14 @@ def test_movie_features(fitted, synthetic_data):
 def test_movie_statistic_undoes_the_scaling(fitted, synthetic_data, days):
     split, _ = fitted
     train = split.train
-    space = FeatureSpace.fit(train, synthetic_data.users, synthetic_data.movies, history_length=12, recent_days=days)
+    space = FeatureSpace.fit(
+        train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=12,
+        recent_days=days,
+        description=synthetic_data.description,
+    )
     recent = train.loc[train["timestamp"] > train["timestamp"].max() - days * 86400]
     counts = recent.groupby("movie_id").size()
     expected = np.zeros(space.n_catalog)
@@ -115,7 +172,7 @@ def test_unknown_ids_are_refused_with_names(fitted):
 def test_genre_multi_hot():
     import pandas as pd
 
-    hot = genre_multi_hot(pd.Series(["Animation|Children's|Comedy", "Drama", "Nonsense"]))
+    hot = genre_multi_hot(pd.Series(["Animation|Children's|Comedy", "Drama", "Nonsense"]), GENRES)
     assert hot.shape == (3, 18)
     assert hot[0].sum() == 3 and hot[0, GENRES.index("Animation")] == 1
     assert hot[2].sum() == 0

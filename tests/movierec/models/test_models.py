@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 
 from movierec.config import RankingConfig, RetrievalConfig
+from movierec.datasets import ml1m
 from movierec.models.layers import HistoryPooling, RatingRange
 from movierec.models.ranking import build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.towers import build_movie_tower, build_user_tower
 
+RANGE = (ml1m.DESCRIPTION.rating_min, ml1m.DESCRIPTION.rating_max)
 VOCAB = {
     "user_id": 11,
     "movie_id": 21,
@@ -97,7 +99,7 @@ def test_retrieval_model_roundtrip_keeps_catalogue(tmp_path):
 
 
 def test_ranking_model_roundtrip_and_range(tmp_path):
-    model = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    model = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6, rating_range=RANGE)
     inputs = ranking_batch()
     out = keras.ops.convert_to_numpy(roundtrip(model, inputs, tmp_path)(inputs))
     assert out.shape == (6,) and ((out >= 1) & (out <= 5)).all()
@@ -139,7 +141,7 @@ def test_onnx_export_matches_keras_for_every_model_within_1e5():
 
     cfg = RetrievalConfig(hidden_units=16, output_dim=8, recent_history=3)
     rng = np.random.default_rng(3)
-    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6, rating_range=RANGE)
     # non-trivial batch-norm statistics and weights, so a wrong inference formula would show
     for layer in ranker.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -165,7 +167,7 @@ def test_onnx_export_matches_keras_for_every_model_within_1e5():
 
 def trained_looking_ranker(seed: int = 7) -> keras.Model:
     """A ranker whose every weight, bias and batch-norm statistic is random (no zeros to hide a wrong formula)."""
-    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6, rating_range=RANGE)
     rng = np.random.default_rng(seed)
     for layer in ranker.layers:
         for variable in layer.weights:

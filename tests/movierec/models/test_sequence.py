@@ -177,10 +177,10 @@ def test_the_served_ranker_reads_the_pooled_side_of_the_joined_vectors(tmp_path)
     from movierec.models.hybrid import pooled_side_ranker
     from movierec.models.ranking import build_ranking_model
     from movierec.models.runtime import OnnxModel
-    from tests.movierec.models.test_models import ranking_batch
+    from tests.movierec.models.test_models import RANGE, ranking_batch
 
     weight = 0.25
-    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6)
+    ranker = build_ranking_model(VOCAB, 8, RankingConfig(units=(16, 8, 4)), global_mean=3.6, rating_range=RANGE)
     served = pooled_side_ranker(ranker, 16, weight, name="hybrid_ranking_model")
     pooled = ranking_batch(7, seed=4)
     rng = np.random.default_rng(5)

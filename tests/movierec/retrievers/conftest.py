@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from movierec.data.split import Split, chronological_split
-from movierec.datasets import ml1m
 from movierec.features.space import FeatureSpace
 
 
@@ -17,10 +16,13 @@ def world(synthetic_data):
     split = chronological_split(synthetic_data.ratings)
     unseen = split.test["movie_id"].value_counts().index[:2]
     split = Split(split.train.loc[~split.train["movie_id"].isin(unseen)], split.test, split.cutoff_timestamp)
-    space = FeatureSpace.fit(
-        split.train, synthetic_data.users, synthetic_data.movies, history_length=20, description=ml1m.DESCRIPTION
+    return split, FeatureSpace.fit(
+        split.train,
+        synthetic_data.users,
+        synthetic_data.movies,
+        history_length=20,
+        description=synthetic_data.description,
     )
-    return split, space
 
 
 @pytest.fixture(scope="module")
@@ -46,4 +48,4 @@ def small(synthetic_data):
         [(u, m[i], r, 100 + n) for n, (u, i, r) in enumerate(rows)],
         columns=["user_id", "movie_id", "rating", "timestamp"],
     )
-    return train, FeatureSpace.fit(train, users, movies, history_length=4, description=ml1m.DESCRIPTION), m
+    return train, FeatureSpace.fit(train, users, movies, history_length=4, description=synthetic_data.description), m

@@ -40,7 +40,7 @@ def names_option(arg: str, options: tuple[str, ...]) -> bool:
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """This command's options, and the rest: make train's options (training.train), passed to every run."""
     parser = argparse.ArgumentParser(
-        prog="python -m training.seeds",
+        prog="python -m tools.seeds",
         description=__doc__,
         allow_abbrev=False,  # --seed is make train's, not an abbreviation of --seeds
         epilog="Every other option is make train's (python -m training.train --help) and applies to every run; "

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from movierec.artifacts import read_manifest
-from training import seeds as seeds_cli
+from tools import seeds as seeds_cli
 
 
 def test_each_seed_trains_its_own_bundle_and_the_summary_holds_their_figures(synthetic_zip, tmp_path, capsys):

@@ -153,13 +153,42 @@ def run_server(
     return {"levels": results, "wrk": wrk, "start_s": server.ready_s, "rss": rss, "tensorflow": tensorflow}
 
 
+def served_retrieval_scores(recommender, user, vector):
+    """One user's retrieval scores over the catalogue as the served list ranks them (Recommender.recommend's two
+    stages), from the user vector `vector`: the recent-popularity term for a user without live ratings, the
+    transition term for one with them."""
+    from movierec.retrievers.history import HistoryBatch
+
+    recent = None
+    if user.live and recommender.transitions is not None:
+        recent = HistoryBatch.one(user.history_rows, user.history_ratings)
+    return recommender.retrieval_scores(vector, [user.live], recent)[0]
+
+
+def naive_recommend(recommender, user_tower, ranker, user, k: int = 200, n: int = 10):
+    """The served list's top n catalogue rows computed with Keras's model.predict for the user tower and the ranker
+    (the path ONNX Runtime replaces), k candidates retrieved by the served retrieval score."""
+    import numpy as np
+
+    from movierec.features.pairs import ranking_inputs
+    from movierec.recommender import top_k_rows
+
+    vector = user_tower.predict(user.inputs, verbose=0)
+    scores = served_retrieval_scores(recommender, user, vector)
+    scores[user.history_rows] = -np.inf
+    candidates = top_k_rows(scores, k)[0]
+    inputs = ranking_inputs(recommender.space, user.inputs, vector, candidates, recommender.movie_vectors)
+    predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
+    scorer = recommender.final_scorer
+    final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
+    return candidates[np.argsort(-final, kind="stable")[:n]]
+
+
 def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     """The served path (ONNX Runtime + NumPy) vs a naive path calling model.predict twice per request."""
     import numpy as np
 
     from movierec.artifacts import load_bundle, recommender_from_bundle
-    from movierec.features.pairs import ranking_inputs
-    from movierec.recommender import top_k_rows
 
     bundle = load_bundle(artifacts, keras_models=True)
     rec = recommender_from_bundle(bundle)
@@ -180,16 +209,7 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     user_tower, ranker = bundle.keras_models["user_tower"], bundle.keras_models["ranking_model"]
 
     def naive(uid: int):
-        user = rec.known_user(uid)
-        vector = user_tower.predict(user.inputs, verbose=0)
-        scores = rec.movie_vectors @ vector[0]
-        scores[user.history_rows] = -np.inf
-        candidates = top_k_rows(scores, 200)[0]
-        inputs = ranking_inputs(rec.space, user.inputs, vector, candidates, rec.movie_vectors)
-        predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
-        scorer = rec.final_scorer
-        final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
-        return candidates[np.argsort(-final, kind="stable")[:10]]
+        return naive_recommend(rec, user_tower, ranker, rec.known_user(uid))
 
     naive(user_ids[0])
     slow = []

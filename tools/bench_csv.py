@@ -1,4 +1,4 @@
-"""Benchmark of the CSV-family ratings loader: rows/s on a generated ratings.csv (default 5,000,000 rows).
+"""How fast the CSV-family ratings loader parses and validates: rows/s on a generated ratings.csv, against a target.
 
 main() sets glibc's heap as `make data` loads with (training.memory) before numpy or pyarrow start a thread, so this
 module's top imports only the standard library and that module.

@@ -1,5 +1,8 @@
-"""`make seeds`: make train's configuration trained under several seeds, its headline figures summarised (each seed,
-mean, min, max), so that a change is judged against the spread the seed alone causes."""
+"""`make seeds`: make train under several seeds, so that a change is judged against the spread the seed alone causes.
+
+Each run is make train's configuration with its own seed; the headline figures are summarised per seed with their
+mean, min and max.
+"""
 
 from __future__ import annotations
 

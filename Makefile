@@ -45,8 +45,8 @@ train: data ## Train retrieval + ranker, evaluate against baselines, export the 
 holdout: data ## make train fitted on the training period's first 80%, judged on its last 20% (where settings are chosen; the test split is never read); bundle in ARTIFACTS_DIR/holdout/
 	$(PY) -m training.train --holdout 0.2 --output $(ARTIFACTS_DIR)/holdout $(TRAIN_ARGS)
 
-seeds: data ## make train under each of SEEDS (default 42 7 123; TRAIN_ARGS), no peers; each figure per seed, mean and spread in ARTIFACTS_DIR/seeds/summary.md
-	$(PY) -m training.seeds --seeds $(SEEDS) --output $(ARTIFACTS_DIR)/seeds $(TRAIN_ARGS)
+seeds: data ## make train under each of SEEDS (default 42 7 123; TRAIN_ARGS), no peers; each figure per seed, mean and spread in ARTIFACTS_DIR/seeds/summary.md (tools.seeds)
+	$(PY) -m tools.seeds --seeds $(SEEDS) --output $(ARTIFACTS_DIR)/seeds $(TRAIN_ARGS)
 
 evaluate: venv ## Re-evaluate the bundle in ARTIFACTS_DIR on the test split, or a make holdout bundle on its held-out period (EVAL_ARGS; report in reports/<version>/)
 	$(PY) -m training.evaluate --bundle $(ARTIFACTS_DIR) $(EVAL_ARGS)
@@ -73,10 +73,10 @@ test: venv ## Run the whole test suite (integration tests too when ML1M_ZIP is s
 test-unit: venv ## Only the fast tests on synthetic data (no real archive, browser or serve-only install)
 	$(PY) -m pytest -q -m "not integration and not browser and not packaging"
 
-bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle), then the top-K backends
+bench: venv ## Benchmark the serving hot path over HTTP and in-process (needs a trained bundle), then the top-K backends (tools.bench, tools.bench_topk)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "warning: no wrk; its rows are left out"
-	$(PY) -m serving.bench --artifacts $(ARTIFACTS_DIR)
-	$(PY) -m serving.bench_topk
+	$(PY) -m tools.bench --artifacts $(ARTIFACTS_DIR)
+	$(PY) -m tools.bench_topk
 
 lint: venv ## ruff check + format check
 	$(VENV)/bin/ruff check .
@@ -98,5 +98,5 @@ clean: ## Remove caches, the venv, extracted data and the built bundle
 
 SIM_ARGS ?=
 .PHONY: simulate
-simulate: venv ## Replay test-period ratings through the API as live traffic, A/B of policies (SIM_ARGS; reports/simulation/)
-	$(PY) -m training.simulate --artifacts $(ARTIFACTS_DIR) $(SIM_ARGS)
+simulate: venv ## Replay test-period ratings through the API as live traffic, A/B of policies (SIM_ARGS; reports/simulation/; tools.simulate)
+	$(PY) -m tools.simulate --artifacts $(ARTIFACTS_DIR) $(SIM_ARGS)

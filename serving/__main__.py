@@ -1,4 +1,11 @@
-"""`make serve`: check the bundle (one clear line and exit 1 if unusable), then run uvicorn with N workers."""
+"""`make serve`: check the bundle (one clear line and exit 1 if unusable), then run uvicorn with N workers.
+
+main() first pins the math libraries to one thread per process unless the environment says otherwise
+(serving.threads: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, NUMEXPR_NUM_THREADS default to 1), and only
+then imports what loads numpy and ONNX Runtime, which read them as they load: this module's top imports nothing else.
+uvicorn's worker processes inherit the environment. Starting the app another way (`uvicorn serving.main:create_app`,
+a TestClient) leaves the environment as it is.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,19 @@ import argparse
 import logging
 import sys
 
-import uvicorn
-
-from movierec.artifacts import read_manifest, resolve_bundle, verify_bundle
-from movierec.errors import BundleError
-from serving.config import get_settings
+from serving.threads import pin_math_threads
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_math_threads()
+    import uvicorn
+
+    from movierec.artifacts import read_manifest, resolve_bundle, verify_bundle
+    from movierec.errors import BundleError
+    from serving.config import get_settings
+
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Error responses that never fail themselves: sanitised, size-bounded 422s, a JSON 500, and their OpenAPI entries."""
+"""Error responses that never fail themselves: bounded, sanitised 422s, a JSON 500, the store's 503, OpenAPI entries."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from movierec.store import StoreUnavailable
 from serving.schemas import Error, ValidationErrorResponse
 
 log = logging.getLogger("serving")
@@ -26,6 +27,10 @@ RESPONSES: dict[int, dict[str, Any]] = {
     413: {"model": Error, "description": "request body larger than the server's max_body_bytes (default 1 MiB)"},
     422: {"model": ValidationErrorResponse, "description": "invalid request: what was wrong, where, what is allowed"},
     503: {"model": Error, "description": "no bundle loaded yet (the service is starting); retry later"},
+}
+# the live-ratings endpoints' 503: the store, not the bundle, is what is missing
+STORE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Error, "description": "the ratings database is unavailable or locked; retry later"}
 }
 
 
@@ -152,7 +157,18 @@ async def server_error_handler(request: Request, exc: Exception) -> JSONResponse
     return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
+async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """StoreUnavailable anywhere -> 503 with the reason (the bundle keeps serving everything else)."""
+    log.warning("%s", exc)
+    return JSONResponse(
+        {"detail": f"{exc}; nothing was changed, try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
     app.add_exception_handler(Exception, server_error_handler)
+    app.add_exception_handler(StoreUnavailable, store_unavailable)

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from movierec.errors import BundleError
-from movierec.store import StoreUnavailable
 from serving.config import Settings, get_settings
 from serving.deps import open_store
 from serving.docs import install_docs
@@ -55,7 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_docs(app)
     install_error_handlers(app)
-    app.add_exception_handler(StoreUnavailable, users.store_unavailable)
     for module in (health, lookup, recommend, users, admin):
         app.include_router(module.router)
     return app

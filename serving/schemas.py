@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,8 @@ MAX_RATINGS = 200
 MAX_SCORE_IDS = 1000
 MAX_GENRES = 20  # the CSV family's 20 genres; a bundle allows at most its own vocabulary
 DEFAULT_RETRIEVE = 200
+MAX_PAGE = 1000  # GET /users/{user_id}/ratings: the largest page
+DEFAULT_PAGE = 100
 # the product's two stages, or one of the peers' methods; which of them a bundle holds is checked at request time
 ModelName = Literal[(TWO_STAGE, *RETRIEVERS)]
 MovieId = Annotated[int, Field(ge=1, le=MAX_ID, examples=[1])]
@@ -356,3 +359,55 @@ class ExampleUsers(BaseModel):
         description="the lowest dataset user id with no training-period rating (null when every user has some)",
         examples=[1],
     )
+
+
+# ---- live users and ratings ------------------------------------------------------------------------------
+class CreatedUser(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"user_id": 6041}]})
+
+    user_id: int = Field(description="the new user's id, above every dataset user id", examples=[6041])
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rating": 4}]})
+
+    rating: float = Field(
+        ge=RATING_MIN,
+        le=RATING_MAX,
+        allow_inf_nan=False,
+        description="on the served dataset's scale (GET /vocabulary): whole stars 1-5 for MovieLens-1M and -100K, "
+        "half stars 0.5-5 for the CSV family; another value is a 422 naming the scale",
+        examples=[4],
+    )
+
+
+class RatingOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user_id": 6041, "movie_id": 1, "rating": 4, "rated_at": "2025-01-01T12:00:00.000000Z"}]
+        }
+    )
+
+    user_id: int
+    movie_id: int
+    rating: float
+    rated_at: dt.datetime = Field(description="when the rating was stored (UTC)")
+
+
+class RatingItem(BaseModel):
+    movie_id: int = Field(examples=[1])
+    title: str | None = Field(description="null when the movie is not in the served catalogue", examples=["Toy Story"])
+    rating: float = Field(examples=[4])
+    rated_at: dt.datetime = Field(description="UTC; dataset ratings carry their MovieLens timestamp")
+    source: Literal["dataset", "live"] = Field(
+        description="dataset: the bundle's training-period rating; live: given through this API", examples=["live"]
+    )
+
+
+class RatingsPage(BaseModel):
+    user_id: int = Field(examples=[1])
+    source: Literal["all", "dataset", "live"] = Field(examples=["all"])
+    total: int = Field(description="ratings of this source in all, before limit/offset", examples=[54])
+    limit: int = Field(examples=[DEFAULT_PAGE])
+    offset: int = Field(examples=[0])
+    ratings: list[RatingItem] = Field(description="newest first")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 
+from serving import services
 from serving.deps import LoadedDep, StoreDep
 from serving.errors import responses
 from serving.schemas import (
@@ -19,30 +19,8 @@ from serving.schemas import (
     SimilarResponse,
     User,
 )
-from serving.state import Loaded
 
 router = APIRouter(tags=["catalogue"])
-
-
-def movie_not_found(loaded: Loaded, movie_id: int) -> HTTPException:
-    ids = loaded.bundle.movies["movie_id"]
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        f"movie_id {movie_id} not found: movie ids range {ids.min()}-{ids.max()} ({len(ids)} movies; "
-        "not every id in that range exists — search with GET /movies?q=title)",
-    )
-
-
-def catalogue_rows(loaded: Loaded, movie_ids) -> np.ndarray:
-    """Catalogue rows of movie_ids; a 404 naming the first id that is not in the catalogue."""
-    rows = loaded.recommender.space.catalog_rows(movie_ids)
-    if np.any(rows < 0):
-        raise movie_not_found(loaded, int(np.asarray(movie_ids)[rows < 0][0]))
-    return rows
-
-
-def movie_row(loaded: Loaded, movie_id: int) -> int:
-    return int(catalogue_rows(loaded, [movie_id])[0])
 
 
 @router.get(
@@ -57,9 +35,8 @@ def get_user(
     user_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
     top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> User:
-    from serving.routes.users import user_context  # imported here: users.py imports this module's helpers
-
-    user = user_context(loaded, store, user_id)  # dataset users and users created with POST /users; 404 otherwise
+    # dataset users and users created with POST /users; 404 otherwise
+    user = services.user_context(loaded, store, user_id)
     return User(
         user_id=user_id,
         **user.demographics,
@@ -75,7 +52,7 @@ def get_user(
     responses=responses(404, 422, 503),
 )
 def get_movie(loaded: LoadedDep, movie_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])]) -> Movie:
-    return Movie(**loaded.recommender.movie(movie_row(loaded, movie_id)))
+    return Movie(**services.movie(loaded, movie_id))
 
 
 @router.get(
@@ -89,21 +66,8 @@ def similar(
     movie_id: Annotated[int, Path(ge=1, le=MAX_ID, examples=[1])],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> SimilarResponse:
-    row = movie_row(loaded, movie_id)
-    rec = loaded.recommender
-    neighbours = []
-    for other, similarity in rec.similar(movie_id, k):
-        info = rec.movie(other)
-        neighbours.append(
-            SimilarMovie(
-                movie_id=info["movie_id"],
-                title=info["title"],
-                genres=info["genres"],
-                year=info["year"],
-                similarity=similarity,
-            )
-        )
-    return SimilarResponse(movie=Movie(**rec.movie(row)), similar=neighbours)
+    movie, neighbours = services.similar_movies(loaded, movie_id, k)
+    return SimilarResponse(movie=Movie(**movie), similar=[SimilarMovie(**n) for n in neighbours])
 
 
 @router.get(
@@ -120,9 +84,8 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=100, examples=["the godfather"])],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> MovieSearchResult:
-    rec = loaded.recommender
-    found = rec.search(q, limit)
-    return MovieSearchResult(total=found.total, movies=[Movie(**rec.movie(r)) for r in found.rows])
+    total, movies = services.search_movies(loaded, q, limit)
+    return MovieSearchResult(total=total, movies=[Movie(**m) for m in movies])
 
 
 @router.get(
@@ -132,18 +95,7 @@ def search(
     responses=responses(503),
 )
 def example_users(loaded: LoadedDep) -> ExampleUsers:
-    user_ids = loaded.bundle.users["user_id"].to_numpy()
-    counts = (
-        loaded.bundle.train_ratings["user_id"].value_counts().reindex(user_ids, fill_value=0).to_numpy().astype(int)
-    )
-    threshold = np.quantile(counts, 0.9)
-    rich = int(user_ids[counts >= threshold].min())
-    none = user_ids[counts == 0]
-    return ExampleUsers(
-        rich_history=rich,
-        rich_history_ratings=int(counts[user_ids == rich][0]),
-        no_history=int(none.min()) if len(none) else None,
-    )
+    return ExampleUsers(**services.example_users(loaded))
 
 
 @router.get(
@@ -153,18 +105,4 @@ def example_users(loaded: LoadedDep) -> ExampleUsers:
     responses=responses(503),
 )
 def vocabulary(loaded: LoadedDep) -> dict:
-    description = loaded.bundle.description
-    return {
-        "dataset": description.name,
-        "genres": list(description.genres),
-        "genders": dict(description.genders),
-        "age_groups": {str(code): label for code, label in description.age_groups.items()},
-        "occupations": {str(code): label for code, label in description.occupations.items()},
-        "rating": {
-            "min": description.rating_min,
-            "max": description.rating_max,
-            "step": description.rating_step,
-            "values": list(description.rating_values()),  # every allowed rating, lowest first
-        },
-        "models": list(loaded.recommender.models),  # what POST /recommend's "model" may name
-    }
+    return services.served_vocabulary(loaded)

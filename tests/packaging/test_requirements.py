@@ -95,3 +95,13 @@ def test_constraints_pin_every_installed_package():
         "installed but not pinned (or pinned at another version) in constraints.txt; regenerate it with "
         ".venv/bin/pip freeze --exclude-editable | grep -v '^movierec' > constraints.txt"
     )
+
+
+def test_the_package_ships_the_product_and_not_the_developer_tools():
+    """What pyproject's packages.find puts into a wheel (the serve-only install included): never tools/."""
+    from setuptools import find_namespace_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    shipped = set(find_namespace_packages(str(ROOT), include=find["include"], exclude=find.get("exclude", ())))
+    assert {"movierec", "serving", "serving.routes"} <= shipped
+    assert sorted(p for p in shipped if p.split(".")[0] in ("tools", "tests")) == []

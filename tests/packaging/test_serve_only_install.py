@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from movierec.artifacts import resolve_bundle
-from movierec.procutil import free_port, stop, wait_ready
+from tools.server import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.packaging
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from movierec.procutil import free_port, stop, wait_ready
 from tests.helpers import resave_bundle
 from tests.serving.conftest import TOKEN
+from tools.server import free_port, stop, wait_ready
 
 PROJECT = Path(__file__).resolve().parents[2]
 SERVE_AND_LIST_MODULES = """

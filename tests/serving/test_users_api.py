@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from movierec.procutil import free_port, stop, wait_ready
 from serving.config import Settings
 from serving.main import create_app
 from tests.movierec.store.postgres import postgres_cluster  # noqa: F401  (fixture)
+from tools.server import free_port, stop, wait_ready
 
 PROJECT = Path(__file__).resolve().parents[2]
 N_USERS = 240  # the synthetic dataset's users are 1-240

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from movierec.procutil import free_port, stop, wait_ready
+from tools.server import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.browser
 

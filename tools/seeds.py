@@ -1,5 +1,8 @@
-"""`make seeds`: make train's configuration trained under several seeds, its headline figures summarised (each seed,
-mean, min, max), so that a change is judged against the spread the seed alone causes."""
+"""`make seeds`: make train under several seeds, so that a change is judged against the spread the seed alone causes.
+
+Each run is make train's configuration with its own seed; the headline figures are summarised per seed with their
+mean, min and max.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
 
 DEFAULT_SEEDS = (42, 7, 123)
-OWN_OPTIONS = ("--seed", "--output")  # set per run by this command
+OWN_OPTIONS = ("seed", "output")  # make train's options that this command sets for each run
 
 # (label, path into a bundle's metrics): the figures the README's results and the issue's goals are stated in
 HEADLINES = (
@@ -30,17 +33,25 @@ HEADLINES = (
 )
 
 
-def names_option(arg: str, options: tuple[str, ...]) -> bool:
-    """Whether make train's parser would read `arg` (`--name` or `--name=value`) as one of `options`: argparse takes
-    any prefix of an option's name."""
-    name = arg.split("=")[0]
-    return name.startswith("--") and len(name) > 2 and any(option.startswith(name) for option in options)
+def train_options() -> argparse.ArgumentParser:
+    """The options of make train's (training.train) that this command looks at in what it passes on; argparse
+    matches their abbreviations (`--out`, `--peer=ease`) as make train's parser does."""
+    parser = argparse.ArgumentParser(prog="python -m training.train", add_help=False)  # allow_abbrev: on
+    for option in ("--seed", "--output", "--peers"):
+        parser.add_argument(option, nargs="*")
+    return parser
+
+
+def train_option(options: argparse.ArgumentParser, arg: str) -> str | None:
+    """Which of train_options() make train reads `arg` (`--name` or `--name=value`) as: its dest, or None."""
+    given, _ = options.parse_known_args([arg])
+    return next((dest for dest, value in vars(given).items() if value is not None), None)
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """This command's options, and the rest: make train's options (training.train), passed to every run."""
     parser = argparse.ArgumentParser(
-        prog="python -m training.seeds",
+        prog="python -m tools.seeds",
         description=__doc__,
         allow_abbrev=False,  # --seed is make train's, not an abbreviation of --seeds
         epilog="Every other option is make train's (python -m training.train --help) and applies to every run; "
@@ -66,10 +77,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         parser.error(f"--seeds needs at least two distinct seeds, got {' '.join(map(str, args.seeds))}")
     if any(seed < 0 for seed in args.seeds):
         parser.error(f"--seeds must be at least 0, got {' '.join(map(str, args.seeds))}")
-    clash = [arg for arg in rest if names_option(arg, OWN_OPTIONS)]
+    passed_on = train_options()
+    named = [train_option(passed_on, arg) for arg in rest]
+    clash = [arg for arg, option in zip(rest, named, strict=True) if option in OWN_OPTIONS]
     if clash:
         parser.error(f"{' '.join(clash)}: make seeds sets each run's seed and output itself (use --seeds, --output)")
-    if not any(names_option(arg, ("--peers",)) for arg in rest):
+    if "peers" not in named:
         rest = [*rest, "--peers", "none"]
     return args, rest
 

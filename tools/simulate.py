@@ -6,14 +6,10 @@ import argparse
 import dataclasses
 import datetime as dt
 import hashlib
-import http.client
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
-from movierec.procutil import free_port, stop, wait_ready
+from tools.client import Client
+from tools.server import api_server
 
 POLICIES = ("two_stage", "popularity", "epsilon_greedy")
 DEFAULT_EVENTS = 20000
@@ -72,65 +69,12 @@ def sample_events(test: pd.DataFrame, n_events: int, per_user: int, seed: int) -
     return chosen.head(n_events).reset_index(drop=True)
 
 
-# ---- the API -------------------------------------------------------------------------------------------
-class Api:
-    """One keep-alive HTTP/1.1 connection to the server (http.client: little client overhead)."""
-
-    def __init__(self, port: int, timeout_s: float = 30.0):
-        self.port, self.timeout_s = port, timeout_s
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        try:
-            self.conn.request(method, path, body=payload, headers=headers)
-            response = self.conn.getresponse()
-        except (OSError, http.client.HTTPException):  # a dropped keep-alive connection: one fresh try
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_s)
-            self.conn.request(method, path, body=payload, headers=headers)
-            response = self.conn.getresponse()
-        data = response.read()
-        return response.status, json.loads(data) if data else {}
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def start_server(artifacts: Path, database_url: str, data_dir: Path, log_path: Path, timeout_s: float):
-    """`python -m serving` on a free port with the given store; returns (process, port) once /health is ready."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ADMIN_TOKEN", "WORKERS")}
-    env.update(
-        ARTIFACTS_DIR=str(artifacts),
-        DATABASE_URL=database_url,
-        MOVIEREC_DATA_DIR=str(data_dir),
-        LOG_LEVEL="warning",
-        RELOAD_POLL_SECONDS="0",
-    )
-    command = [sys.executable, "-m", "serving", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_ready(proc, f"http://127.0.0.1:{port}/health", timeout_s, describe=lambda: tail(log_path))
-    except RuntimeError:
-        stop(proc)
-        raise
-    return proc, port
-
-
-def tail(path: Path, lines: int = 5) -> str:
-    text = path.read_text(errors="replace").strip().splitlines() if path.exists() else []
-    return " | ".join(text[-lines:]) or "(no output)"
-
-
 # ---- the policies ---------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Policies:
     """What each policy recommends; `seen` is the user's training ratings plus what they rated so far."""
 
-    api: Api
+    api: Client
     popular: np.ndarray  # catalogue movie ids, most rated in the training period first
     catalogue: np.ndarray
     epsilon: float
@@ -282,7 +226,7 @@ def markdown(summary: dict, params: dict, top_n: int) -> str:
 
 # ---- CLI ------------------------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.simulate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.simulate", description=__doc__)
     parser.add_argument("--artifacts", type=Path, default=ARTIFACTS_DIR, help="bundle to serve (default: artifacts/)")
     parser.add_argument(
         "--archive",
@@ -350,11 +294,16 @@ def run(args: argparse.Namespace) -> Path:
         flush=True,
     )
 
-    scratch = Path(tempfile.mkdtemp(prefix="movierec-simulate-"))  # the throwaway store, never the user's
-    try:
-        url = f"sqlite:///{scratch / 'simulation.sqlite3'}"
-        proc, port = start_server(bundle, url, scratch, scratch / "server.log", args.startup_timeout)
-        api = Api(port)
+    # a throwaway store, never the user's; the server's log goes with it
+    server = api_server(
+        bundle,
+        prefix="movierec-simulate-",
+        env={"RELOAD_POLL_SECONDS": "0"},
+        log_to_file=True,
+        timeout_s=args.startup_timeout,
+    )
+    with server as running:
+        api = Client(running.port)
         try:
             policies = Policies(
                 api,
@@ -369,9 +318,6 @@ def run(args: argparse.Namespace) -> Path:
             replay_s = time.perf_counter() - t0
         finally:
             api.close()
-            stop(proc)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
     summary = summarise(events, arm_names, hits, args.policies)
     print(f"\n{format_table(summary, args.top_n)}\n")

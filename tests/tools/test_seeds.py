@@ -7,7 +7,7 @@ import json
 import pytest
 
 from movierec.artifacts import read_manifest
-from training import seeds as seeds_cli
+from tools import seeds as seeds_cli
 
 
 def test_each_seed_trains_its_own_bundle_and_the_summary_holds_their_figures(synthetic_zip, tmp_path, capsys):
@@ -45,6 +45,7 @@ def test_each_seed_trains_its_own_bundle_and_the_summary_holds_their_figures(syn
         (["--seed", "3"], "--seed: make seeds sets each run's seed and output itself"),
         (["--seed=3"], "--seed=3: make seeds sets each run's seed and output itself"),
         (["--seeds", "1", "2", "--out", "x"], "--out: make seeds sets each run's seed and output itself"),
+        (["--quiet", "--outp=x", "--se", "1"], "--outp=x --se: make seeds sets each run's seed and output itself"),
     ],
 )
 def test_bad_options_are_refused_before_any_training(argv, message, capsys):

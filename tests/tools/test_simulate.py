@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from movierec.store import RatingStore
-from training import simulate
+from tools import simulate
 
 
 def fingerprint(folder: Path) -> dict[str, str]:

@@ -3,13 +3,16 @@
 Figures, not asserts: p50/p95/p99 latency and requests/s at concurrency 1 and 8 on loopback with one worker and
 at concurrency 8 with two (and their ratio), in-process latency of one recommendation and of the user tower, the
 same request through a naive model.predict path, time from process start to first successful response, peak RSS
-per worker, and whether TensorFlow is mapped into any server process.
+per worker, and whether TensorFlow is mapped into any server process. It loads Keras for the naive path, which is
+why it lives in tools/ and not in the TensorFlow-free serving package.
+
+main() pins the math libraries to one thread (serving.threads) before numpy loads, as `make serve` does for the
+server: this module's top imports only the standard library and modules that do the same.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import subprocess
@@ -17,9 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from serving.threads import pin_math_threads
+from tools.client import Client
+from tools.server import Readiness, api_server
 
-from movierec.procutil import free_port, stop, wait_ready
+# the start-up figure is the time to a first successful /recommend, polled every 10 ms
+FIRST_RECOMMEND = Readiness("POST", "/recommend", json.dumps({"user_id": 1}).encode())
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -27,42 +33,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
-
-
-class Client:
-    """A keep-alive HTTP/1.1 client with almost no overhead (http.client)."""
-
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def post(self, path: str, body: bytes) -> int:
-        self.conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-        response = self.conn.getresponse()
-        response.read()
-        return response.status
-
-    def get(self, path: str) -> int:
-        self.conn.request("GET", path)
-        response = self.conn.getresponse()
-        response.read()
-        return response.status
-
-
-def start_server(
-    artifacts: Path, port: int, workers: int = 1, env: dict | None = None
-) -> tuple[subprocess.Popen, float]:
-    """`python -m serving --workers N` as `make serve` runs it; returns it and the seconds to a first /recommend.
-    env: extra environment variables (e.g. a throwaway DATABASE_URL)."""
-    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "LOG_LEVEL": "warning", **(env or {})}
-    command = [sys.executable, "-m", "serving", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(command, env=env)
-    body = json.dumps({"user_id": 1}).encode()
-    try:
-        url = f"http://127.0.0.1:{port}/recommend"
-        return proc, wait_ready(proc, url, 120, method="POST", body=body, interval_s=0.01)
-    except RuntimeError as exc:
-        stop(proc)
-        raise SystemExit(f"the server did not start: {exc}") from None
 
 
 def serving_processes(proc: subprocess.Popen, workers: int) -> list[int]:
@@ -83,21 +53,18 @@ def loads_tensorflow(pid: int) -> bool:
 def _client_process(args: tuple[int, list[bytes], int, float]) -> list[float]:
     port, bodies, count, start_at = args
     client = Client(port)
-    client.get("/health")
+    client.send("GET", "/health")
     while time.time() < start_at:
         time.sleep(0.001)
-    latencies = []
-    for j in range(count):
-        t = time.perf_counter()
-        status = client.post("/recommend", bodies[j % len(bodies)])
-        latencies.append(time.perf_counter() - t if status == 200 else -1.0)
-    return latencies
+    return [client.timed("POST", "/recommend", bodies[j % len(bodies)]) for j in range(count)]
 
 
 def http_load(port: int, bodies: list[bytes], concurrency: int, requests_per_client: int) -> dict:
     """`concurrency` client processes (so the load generator is not one GIL-bound process), each with one
     keep-alive connection sending its requests back to back."""
     import multiprocessing
+
+    import numpy as np
 
     start_at = time.time() + 1.0
     jobs = [(port, bodies[i::concurrency] or bodies, requests_per_client, start_at) for i in range(concurrency)]
@@ -159,6 +126,12 @@ def wrk_load(port: int, concurrency: int, seconds: int, n_users: int, seed: int)
     }
 
 
+def bench_server(artifacts: Path, workers: int):
+    """The server under test: `workers` processes on a throwaway rating store (never the user's), started once a
+    first /recommend succeeds."""
+    return api_server(artifacts, workers=workers, prefix="movierec-bench-", ready=FIRST_RECOMMEND, interval_s=0.01)
+
+
 def run_server(
     artifacts: Path,
     bodies: list[bytes],
@@ -168,34 +141,54 @@ def run_server(
     wrk_levels: tuple[int, ...] = (),
     n_users: int = 1,
 ) -> dict:
-    """Start a server with `workers` processes (on a throwaway rating store, never the user's), load it at each
-    concurrency level, and stop it."""
-    import shutil
-    import tempfile
-
-    port = free_port()
-    scratch = Path(tempfile.mkdtemp(prefix="movierec-bench-"))
-    env = {"DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}", "MOVIEREC_DATA_DIR": str(scratch)}
-    proc, first_response_s = start_server(artifacts, port, workers, env=env)
-    try:
+    """Start a server with `workers` processes, load it at each concurrency level, and stop it."""
+    with bench_server(artifacts, workers) as server:
+        port = server.port
         http_load(port, bodies, max(levels), 50)  # warm every worker's connections and caches
         results = {c: http_load(port, bodies, c, max(1, requests // c)) for c in levels}
         wrk = {c: wrk_load(port, c, 10, n_users, seed=c) for c in wrk_levels}
-        pids = serving_processes(proc, workers)
+        pids = serving_processes(server.proc, workers)
         rss = [peak_rss_mb(pid) for pid in pids]
         tensorflow = [loads_tensorflow(pid) for pid in pids]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(scratch, ignore_errors=True)
-    return {"levels": results, "wrk": wrk, "start_s": first_response_s, "rss": rss, "tensorflow": tensorflow}
+    return {"levels": results, "wrk": wrk, "start_s": server.ready_s, "rss": rss, "tensorflow": tensorflow}
+
+
+def served_retrieval_scores(recommender, user, vector):
+    """One user's retrieval scores over the catalogue as the served list ranks them (Recommender.recommend's two
+    stages), from the user vector `vector`: the recent-popularity term for a user without live ratings, the
+    transition term for one with them."""
+    from movierec.retrievers.history import HistoryBatch
+
+    recent = None
+    if user.live and recommender.transitions is not None:
+        recent = HistoryBatch.one(user.history_rows, user.history_ratings)
+    return recommender.retrieval_scores(vector, [user.live], recent)[0]
+
+
+def naive_recommend(recommender, user_tower, ranker, user, k: int = 200, n: int = 10):
+    """The served list's top n catalogue rows computed with Keras's model.predict for the user tower and the ranker
+    (the path ONNX Runtime replaces), k candidates retrieved by the served retrieval score."""
+    import numpy as np
+
+    from movierec.features.pairs import ranking_inputs
+    from movierec.recommender import top_k_rows
+
+    vector = user_tower.predict(user.inputs, verbose=0)
+    scores = served_retrieval_scores(recommender, user, vector)
+    scores[user.history_rows] = -np.inf
+    candidates = top_k_rows(scores, k)[0]
+    inputs = ranking_inputs(recommender.space, user.inputs, vector, candidates, recommender.movie_vectors)
+    predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
+    scorer = recommender.final_scorer
+    final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
+    return candidates[np.argsort(-final, kind="stable")[:n]]
 
 
 def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     """The served path (ONNX Runtime + NumPy) vs a naive path calling model.predict twice per request."""
+    import numpy as np
+
     from movierec.artifacts import load_bundle, recommender_from_bundle
-    from movierec.features.pairs import ranking_inputs
-    from movierec.recommender import top_k_rows
 
     bundle = load_bundle(artifacts, keras_models=True)
     rec = recommender_from_bundle(bundle)
@@ -216,16 +209,7 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     user_tower, ranker = bundle.keras_models["user_tower"], bundle.keras_models["ranking_model"]
 
     def naive(uid: int):
-        user = rec.known_user(uid)
-        vector = user_tower.predict(user.inputs, verbose=0)
-        scores = rec.movie_vectors @ vector[0]
-        scores[user.history_rows] = -np.inf
-        candidates = top_k_rows(scores, 200)[0]
-        inputs = ranking_inputs(rec.space, user.inputs, vector, candidates, rec.movie_vectors)
-        predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
-        scorer = rec.final_scorer
-        final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
-        return candidates[np.argsort(-final, kind="stable")[:10]]
+        return naive_recommend(rec, user_tower, ranker, rec.known_user(uid))
 
     naive(user_ids[0])
     slow = []
@@ -243,25 +227,18 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     }
 
 
-def _timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None) -> float:
-    """One request on a keep-alive connection: seconds taken, or -1.0 unless it answered 200."""
-    t = time.perf_counter()
-    conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-    response = conn.getresponse()
-    response.read()
-    return time.perf_counter() - t if response.status == 200 else -1.0
-
-
 def _mixed_client(args: tuple[int, list[tuple[str, str, bytes]], float]) -> list[tuple[str, float]]:
     port, operations, start_at = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    _timed(conn, "GET", "/health", None)
+    client = Client(port)
+    client.timed("GET", "/health")
     while time.time() < start_at:
         time.sleep(0.001)
-    return [(method, _timed(conn, method, path, body)) for method, path, body in operations]
+    return [(method, client.timed(method, path, body)) for method, path, body in operations]
 
 
 def _percentiles(latencies: list[float]) -> dict:
+    import numpy as np
+
     values = np.array(latencies)
     ok = values[values >= 0] * 1000
     failures = int((values < 0).sum())
@@ -275,17 +252,14 @@ def mixed_workload(artifacts: Path, user_ids: list[int], requests: int, seed: in
     dataset users and movies) from `concurrency` client processes; then, at concurrency 1, PUT alone and /recommend
     for users with live ratings (a created user, and a dataset user whose history goes on)."""
     import multiprocessing
-    import shutil
-    import tempfile
 
+    import numpy as np
     import pandas as pd
 
     from movierec.artifacts import resolve_bundle
 
     movie_ids = pd.read_parquet(resolve_bundle(artifacts) / "movies.parquet", columns=["movie_id"])["movie_id"].tolist()
     rng = np.random.default_rng(seed)
-    scratch = Path(tempfile.mkdtemp(prefix="movierec-bench-"))
-    env = {"DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}", "MOVIEREC_DATA_DIR": str(scratch)}
 
     def put(user_id: int) -> tuple[str, str, bytes]:
         movie, rating = int(rng.choice(movie_ids)), int(rng.integers(1, 6))
@@ -299,33 +273,26 @@ def mixed_workload(artifacts: Path, user_ids: list[int], requests: int, seed: in
     pool = [u for u in user_ids if u not in (dataset_user, plain_user)]
     users = rng.choice(pool, size=requests)
     operations = [put(int(u)) if rng.random() < 0.1 else recommend(int(u)) for u in users]
-    port = free_port()
-    proc, _ = start_server(artifacts, port, 1, env=env)
-    try:
+    with bench_server(artifacts, 1) as server:
         start_at = time.time() + 1.0
-        jobs = [(port, operations[i::concurrency], start_at) for i in range(concurrency)]
+        jobs = [(server.port, operations[i::concurrency], start_at) for i in range(concurrency)]
         with multiprocessing.get_context("fork").Pool(concurrency) as clients:
             results = clients.map(_mixed_client, jobs)
             wall = time.time() - start_at
         flat = [x for per in results for x in per]
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("POST", "/users", body=b"{}", headers={"Content-Type": "application/json"})
-        created = json.loads(conn.getresponse().read())["user_id"]
+        client = Client(server.port)
+        created = client.call("POST", "/users", {})[1]["user_id"]
         for user_id in (created, dataset_user):
             for movie in rng.choice(movie_ids, size=20, replace=False):
-                _timed(conn, "PUT", f"/users/{user_id}/ratings/{int(movie)}", b'{"rating": 4}')
+                client.timed("PUT", f"/users/{user_id}/ratings/{int(movie)}", b'{"rating": 4}')
         n = max(100, requests // 10)
         single = {
-            "put_alone": [_timed(conn, *put(int(rng.choice(pool)))) for _ in range(n)],
-            "created": [_timed(conn, *recommend(created)) for _ in range(n)],
-            "dataset": [_timed(conn, *recommend(dataset_user)) for _ in range(n)],
-            "no_live": [_timed(conn, *recommend(plain_user)) for _ in range(n)],  # for comparison
+            "put_alone": [client.timed(*put(int(rng.choice(pool)))) for _ in range(n)],
+            "created": [client.timed(*recommend(created)) for _ in range(n)],
+            "dataset": [client.timed(*recommend(dataset_user)) for _ in range(n)],
+            "no_live": [client.timed(*recommend(plain_user)) for _ in range(n)],  # for comparison
         }
-        conn.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(scratch, ignore_errors=True)
+        client.close()
     return {
         "concurrency": concurrency,
         "rps": len(flat) / wall,
@@ -354,11 +321,14 @@ def print_mixed(mixed: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m serving.bench", description=__doc__)
+    pin_math_threads()  # before numpy loads, in this process and the servers it starts
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--artifacts", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
     parser.add_argument("--requests", type=int, default=2000, help="requests per concurrency level")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+
+    import numpy as np
 
     from movierec.artifacts import read_manifest, resolve_bundle
 
@@ -368,10 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     user_ids = rng.integers(1, n_users + 1, size=500).tolist()
     bodies = [json.dumps({"user_id": u, "top_k_retrieve": 200, "top_n_final": 10}).encode() for u in user_ids]
 
-    one = run_server(args.artifacts, bodies, 1, (1, 8), args.requests, (1, 8), n_users)
-    two = run_server(args.artifacts, bodies, 2, (8,), args.requests, (8,), n_users)
-    local = in_process(args.artifacts, user_ids, repeats=500)
-    mixed = mixed_workload(args.artifacts, user_ids, args.requests, args.seed)
+    try:
+        one = run_server(args.artifacts, bodies, 1, (1, 8), args.requests, (1, 8), n_users)
+        two = run_server(args.artifacts, bodies, 2, (8,), args.requests, (8,), n_users)
+        local = in_process(args.artifacts, user_ids, repeats=500)
+        mixed = mixed_workload(args.artifacts, user_ids, args.requests, args.seed)
+    except RuntimeError as exc:  # a server that did not start (the reason and its log's tail)
+        print(f"error: the server did not start: {exc}", file=sys.stderr)
+        return 1
 
     print(
         f"\nbundle {manifest['version']}  ({n_users} users, {manifest['counts']['movies']} movies), "

@@ -3,7 +3,8 @@
 Figures, not asserts. For 4,000 and 100,000 seeded random 64-d unit vectors and each backend (exact NumPy,
 FAISS flat, FAISS HNSW): the index build time, p50/p99 latency per query for batches of 1 and 64 queries
 asking a plain top 10 and what serving asks (k=200 candidates, each query excluding a 100-movie history),
-and recall@10 against the exact answer. One math thread (importing `serving` pins BLAS/OpenMP; FAISS gets
+and recall@10 against the exact answer. One math thread, as the server has (main() pins BLAS/OpenMP with
+serving.threads before numpy loads, so this module's top imports only the standard library; FAISS gets
 omp_set_num_threads(1)).
 Random vectors have no cluster structure, which makes them the hardest case for HNSW's recall.
 """
@@ -13,20 +14,28 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
+from serving.threads import pin_math_threads
 
-from movierec.retrievers.vector_index import FaissIndex, NumpyIndex, VectorIndex
+if TYPE_CHECKING:
+    import numpy as np
+
+    from movierec.retrievers.vector_index import VectorIndex
 
 BATCHES = (1, 64)
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dimension: int) -> np.ndarray:
+    import numpy as np
+
     vectors = rng.standard_normal((n, dimension)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def backends(ef_search: int, hnsw_m: int, ef_construction: int) -> dict[str, VectorIndex]:
+    from movierec.retrievers.vector_index import FaissIndex, NumpyIndex
+
     return {
         "numpy (exact)": NumpyIndex(),
         "faiss flat (exact)": FaissIndex("flat", threads=1),
@@ -38,6 +47,8 @@ def backends(ef_search: int, hnsw_m: int, ef_construction: int) -> dict[str, Vec
 
 def latency_ms(index: VectorIndex, queries: np.ndarray, excluded: list, k: int, batch: int, calls: int):
     """p50/p99 milliseconds per query over `calls` top_k calls of `batch` queries each, and the last results."""
+    import numpy as np
+
     per_query, results = [], []
     for call in range(calls):
         start = (call * batch) % (len(queries) - batch + 1)
@@ -50,6 +61,8 @@ def latency_ms(index: VectorIndex, queries: np.ndarray, excluded: list, k: int, 
 
 
 def recall_at_10(results: list, exact: np.ndarray) -> float:
+    import numpy as np
+
     hits = [
         len(set(row[:10].tolist()) & set(exact[start + i, :10].tolist())) / 10
         for start, ids in results
@@ -59,6 +72,10 @@ def recall_at_10(results: list, exact: np.ndarray) -> float:
 
 
 def run(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from movierec.retrievers.vector_index import NumpyIndex
+
     dimension, calls = args.dimension, args.calls
     # (k, excluded movies per query): a plain top 10, and what serving asks (200 candidates, history excluded)
     scenarios = [(10, 0), (args.k, args.history)]
@@ -108,7 +125,8 @@ def positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    pin_math_threads()  # before numpy loads
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_topk", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=positive, nargs="+", default=[4_000, 100_000], help="catalogue sizes")
     parser.add_argument("--dimension", type=positive, default=64)
     parser.add_argument("--k", type=positive, default=200, help="candidates per query (serving retrieves 200)")

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="movierec",
         version="1.0",
         lifespan=lifespan,
-        description="Two-stage MovieLens-1M recommender: two-tower retrieval + DNN rating ranker.",
+        description="Two-stage movie recommender on MovieLens data: two-tower retrieval + DNN rating ranker.",
         docs_url=None,
         redoc_url=None,
     )

@@ -90,7 +90,8 @@ class Strict(BaseModel):
 
 
 class Profile(Strict):
-    """A new user's demographics with the MovieLens-1M codes."""
+    """A new user's demographics as codes; which ones the served dataset knows is in GET /vocabulary (a 422 names
+    the allowed ones)."""
 
     gender: Literal["F", "M"] | None = Field(None, examples=["F"])
     age: AgeGroup | None = Field(None, description="age group: 1, 18, 25, 35, 45, 50, 56", examples=[25])

@@ -37,7 +37,7 @@ def movie_not_found(loaded: Loaded, movie_id: int) -> HTTPException:
 
 def catalogue_rows(loaded: Loaded, movie_ids) -> np.ndarray:
     """Catalogue rows of movie_ids; a 404 naming the first id that is not in the catalogue."""
-    rows = loaded.recommender.space.catalog_rows(movie_ids)
+    rows = loaded.recommender.catalogue.rows(movie_ids)
     if np.any(rows < 0):
         raise movie_not_found(loaded, int(np.asarray(movie_ids)[rows < 0][0]))
     return rows
@@ -49,7 +49,7 @@ def movie_row(loaded: Loaded, movie_id: int) -> int:
 
 def movie(loaded: Loaded, movie_id: int) -> dict:
     """A catalogue movie's title, genres, year and training-period ratings (404 when not in the catalogue)."""
-    return loaded.recommender.movie(movie_row(loaded, movie_id))
+    return loaded.recommender.catalogue.movie(movie_row(loaded, movie_id))
 
 
 def similar_movies(loaded: Loaded, movie_id: int, k: int) -> tuple[dict, list[dict]]:
@@ -58,7 +58,7 @@ def similar_movies(loaded: Loaded, movie_id: int, k: int) -> tuple[dict, list[di
     rec = loaded.recommender
     neighbours = []
     for other, similarity in rec.similar(movie_id, k):
-        info = rec.movie(other)
+        info = rec.catalogue.movie(other)
         neighbours.append(
             {
                 "movie_id": info["movie_id"],
@@ -68,14 +68,14 @@ def similar_movies(loaded: Loaded, movie_id: int, k: int) -> tuple[dict, list[di
                 "similarity": similarity,
             }
         )
-    return rec.movie(row), neighbours
+    return rec.catalogue.movie(row), neighbours
 
 
 def search_movies(loaded: Loaded, query: str, limit: int) -> tuple[int, list[dict]]:
     """(every match, at most `limit` of them as catalogue movies, best first)."""
-    rec = loaded.recommender
-    found = rec.search(query, limit)
-    return found.total, [rec.movie(r) for r in found.rows]
+    catalogue = loaded.recommender.catalogue
+    found = catalogue.search(query, limit)
+    return found.total, [catalogue.movie(r) for r in found.rows]
 
 
 def example_users(loaded: Loaded) -> dict:
@@ -119,7 +119,7 @@ def dataset_user_ids(loaded: Loaded) -> np.ndarray:
 
 
 def is_dataset_user(loaded: Loaded, user_id: int) -> bool:
-    return bool(loaded.recommender.space.user_rows([user_id])[0] >= 0)
+    return loaded.recommender.contexts.is_dataset_user(user_id)
 
 
 def unknown_user(loaded: Loaded, user_id: int) -> HTTPException:
@@ -141,7 +141,7 @@ def in_catalogue(loaded: Loaded, pairs: list[tuple[int, float]]) -> list[tuple[i
     """Live ratings of movies the served catalogue has (a later bundle may have dropped some)."""
     if not pairs:
         return pairs
-    rows = loaded.recommender.space.catalog_rows([m for m, _ in pairs])
+    rows = loaded.recommender.catalogue.rows([m for m, _ in pairs])
     return [pair for pair, row in zip(pairs, rows, strict=True) if row >= 0]
 
 
@@ -162,10 +162,10 @@ def user_context(loaded: Loaded, store: RatingStore, user_id: int) -> UserContex
         live, stored = [], None
     live = in_catalogue(loaded, live)
     if dataset_user:
-        return rec.known_user(user_id, live)
+        return rec.contexts.known(user_id, live)
     if stored is None:
         raise unknown_user(loaded, user_id)
-    return rec.new_user(stored.gender, stored.age, stored.occupation, live, user_id=user_id)
+    return rec.contexts.new(stored.gender, stored.age, stored.occupation, live, user_id=user_id)
 
 
 async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore) -> UserContext:
@@ -179,7 +179,7 @@ async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore) -
     profile = choice.profile
     ratings = [(r.movie_id, r.rating) for r in choice.ratings or []]
     catalogue_rows(loaded, [m for m, _ in ratings])
-    return rec.new_user(
+    return rec.contexts.new(
         profile.gender if profile else None,
         profile.age if profile else None,
         profile.occupation if profile else None,
@@ -189,7 +189,7 @@ async def resolve_user(loaded: Loaded, choice: UserChoice, store: RatingStore) -
 
 def retrieval_depth(loaded: Loaded, request: RecommendRequest) -> int:
     """The candidates a /recommend request retrieves; 422 when its sizes or model do not fit the served bundle."""
-    n_catalog = loaded.recommender.space.n_catalog
+    n_catalog = loaded.recommender.catalogue.size
     top_k = request.top_k_retrieve or min(DEFAULT_RETRIEVE, n_catalog)
     if top_k > n_catalog:
         raise HTTPException(
@@ -254,8 +254,9 @@ def user_ratings(loaded: Loaded, store: RatingStore, user_id: int, source: str) 
 
 
 def _item(loaded: Loaded, movie_id: int, rating: float, rated_at: dt.datetime, source: str) -> RatingItem:
-    row = int(loaded.recommender.space.catalog_rows([movie_id])[0])
-    title = loaded.recommender.movie(row)["title"] if row >= 0 else None
+    catalogue = loaded.recommender.catalogue
+    row = int(catalogue.rows([movie_id])[0])
+    title = catalogue.titles[row] if row >= 0 else None
     return RatingItem(movie_id=movie_id, title=title, rating=rating, rated_at=rated_at, source=source)
 
 

@@ -46,9 +46,9 @@ def load_and_warm(artifacts_dir: Path, threads: int = 1) -> Loaded:
     recommender = recommender_from_bundle(bundle)
     first_user, first_movie = int(bundle.users["user_id"].iloc[0]), int(bundle.movies["movie_id"].iloc[0])
     for user in (
-        recommender.known_user(first_user),
-        recommender.known_user(first_user, live=[(first_movie, 5.0)]),
-        recommender.new_user("F", 25, 12, [(first_movie, 5.0)]),
+        recommender.contexts.known(first_user),
+        recommender.contexts.known(first_user, live=[(first_movie, 5.0)]),
+        recommender.contexts.new("F", 25, 12, [(first_movie, 5.0)]),
     ):
         for model in recommender.models:  # a peer builds its dense matrices on its first call
             recommender.recommend(user, 200, 10, model=model)

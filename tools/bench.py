@@ -153,35 +153,25 @@ def run_server(
     return {"levels": results, "wrk": wrk, "start_s": server.ready_s, "rss": rss, "tensorflow": tensorflow}
 
 
-def served_retrieval_scores(recommender, user, vector):
-    """One user's retrieval scores over the catalogue as the served list ranks them (Recommender.recommend's two
-    stages), from the user vector `vector`: the recent-popularity term for a user without live ratings, the
-    transition term for one with them."""
-    from movierec.retrievers.history import HistoryBatch
-
-    recent = None
-    if user.live and recommender.transitions is not None:
-        recent = HistoryBatch.one(user.history_rows, user.history_ratings)
-    return recommender.retrieval_scores(vector, [user.live], recent)[0]
-
-
 def naive_recommend(recommender, user_tower, ranker, user, k: int = 200, n: int = 10):
     """The served list's top n catalogue rows computed with Keras's model.predict for the user tower and the ranker
-    (the path ONNX Runtime replaces), k candidates retrieved by the served retrieval score."""
+    (the path ONNX Runtime replaces); retrieval and the final order by the scoring seam, as served."""
+    import dataclasses
+
     import numpy as np
 
     from movierec.features.pairs import ranking_inputs
-    from movierec.recommender import top_k_rows
+    from movierec.retrievers.topk import top_k_rows
 
     vector = user_tower.predict(user.inputs, verbose=0)
-    scores = served_retrieval_scores(recommender, user, vector)
+    scorer = recommender.scorer
+    scores = scorer.retrieval_scores(dataclasses.replace(user.queries(), vectors=vector))[0]
     scores[user.history_rows] = -np.inf
-    candidates = top_k_rows(scores, k)[0]
-    inputs = ranking_inputs(recommender.space, user.inputs, vector, candidates, recommender.movie_vectors)
-    predicted = ranker.predict(inputs, verbose=0, batch_size=len(candidates)).reshape(-1)
-    scorer = recommender.final_scorer
-    final = scorer.scores(scores[candidates], predicted, scorer.log_normaliser(scores)[0])
-    return candidates[np.argsort(-final, kind="stable")[:n]]
+    candidates = top_k_rows(scores, k)
+    inputs = ranking_inputs(recommender.space, user.inputs, vector, candidates[0], scorer.towers.movie_vectors)
+    predicted = ranker.predict(inputs, verbose=0, batch_size=candidates.shape[1]).reshape(1, -1)
+    final = scorer.final_scores(scores[None, :], candidates, predicted)[0]
+    return candidates[0, np.argsort(-final, kind="stable")[:n]]
 
 
 def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
@@ -193,23 +183,23 @@ def in_process(artifacts: Path, user_ids: list[int], repeats: int) -> dict:
     bundle = load_bundle(artifacts, keras_models=True)
     rec = recommender_from_bundle(bundle)
     for uid in user_ids[:20]:
-        rec.recommend(rec.known_user(uid), 200, 10)
+        rec.recommend(rec.contexts.known(uid), 200, 10)
     fast, vector_only = [], []
     for i in range(repeats):
         uid = user_ids[i % len(user_ids)]
         t = time.perf_counter()
-        rec.recommend(rec.known_user(uid), 200, 10)
+        rec.recommend(rec.contexts.known(uid), 200, 10)
         fast.append(time.perf_counter() - t)
     one_user = rec.space.user_inputs([user_ids[0]])
     for _ in range(repeats):
         t = time.perf_counter()
-        rec.user_vectors(one_user)
+        rec.contexts.vectors(one_user)
         vector_only.append(time.perf_counter() - t)
 
     user_tower, ranker = bundle.keras_models["user_tower"], bundle.keras_models["ranking_model"]
 
     def naive(uid: int):
-        return naive_recommend(rec, user_tower, ranker, rec.known_user(uid))
+        return naive_recommend(rec, user_tower, ranker, rec.contexts.known(uid))
 
     naive(user_ids[0])
     slow = []

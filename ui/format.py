@@ -55,7 +55,7 @@ def stars(rating: float) -> str:
     return "★" * full + "☆" * (5 - full)
 
 
-WHOLE_STARS = [1.0, 2.0, 3.0, 4.0, 5.0]  # an API that does not list its scale serves MovieLens-1M
+WHOLE_STARS = [1.0, 2.0, 3.0, 4.0, 5.0]  # the scale assumed when an API does not list its own
 
 
 def rating_values(vocabulary: dict) -> list[float]:

@@ -41,7 +41,7 @@ def get_user(
         user_id=user_id,
         **user.demographics,
         rating_count=len(user.history_rows),
-        top_rated=[MovieRef(**m) for m in loaded.recommender.top_rated(user, top)],
+        top_rated=[MovieRef(**m) for m in loaded.recommender.explainer.top_rated(user, top)],
     )
 
 

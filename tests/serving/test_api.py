@@ -162,7 +162,7 @@ def test_score_matches_offline_computation(client, synthetic_bundle):
     rec = recommender_from_bundle(load_bundle(synthetic_bundle))
     space = rec.space
     user_in = space.user_inputs([2] * len(movie_ids))
-    offline = rec.predict_ratings(user_in, rec.user_vectors(user_in), space.catalog_rows(movie_ids))
+    offline = rec.ranker.predict(user_in, rec.contexts.vectors(user_in), space.catalog_rows(movie_ids))
     np.testing.assert_allclose(served, offline, atol=1e-5)
 
 
@@ -173,7 +173,7 @@ def test_score_equals_evaluation_predictions(client, synthetic_bundle, synthetic
     body = client.post("/score", json={"user_id": int(pair["user_id"]), "movie_ids": [int(pair["movie_id"])]}).json()
     rec = recommender_from_bundle(load_bundle(synthetic_bundle))
     user_in = rec.space.user_inputs(split.test["user_id"].to_numpy()[:1])
-    expected = rec.predict_ratings(user_in, rec.user_vectors(user_in), rec.space.catalog_rows([pair["movie_id"]]))
+    expected = rec.ranker.predict(user_in, rec.contexts.vectors(user_in), rec.space.catalog_rows([pair["movie_id"]]))
     assert body["scores"][0]["predicted_rating"] == pytest.approx(float(expected[0]), abs=1e-5)
     assert "rmse" in evaluate(rec, split)["metrics"]["rating"]["ranker"]
 

@@ -5,6 +5,7 @@ import pytest
 
 from movierec.artifacts import load_bundle
 from movierec.retrievers import RETRIEVERS, History
+from movierec.retrievers.source import Queries
 
 
 def test_vocabulary_lists_the_models(client):
@@ -25,8 +26,10 @@ def test_each_peer_serves_its_own_top_list(client, synthetic_bundle, model):
     recs = body["recommendations"]
     assert body["model"] == model and [r["rank"] for r in recs] == list(range(1, 11))
     assert not set(mine["movie_id"]) & {r["movie_id"] for r in recs}  # rated movies left out
-    # the same scores, best first, as the method itself gives offline (ties may pick other movies of equal score)
-    _, offline = bundle.peers[model].top_k([History(mine["movie_id"].to_numpy(), mine["rating"].to_numpy())], 10)
+    # the same list, best first, as the method itself gives offline (one top-K: equal scores in catalogue order)
+    history = History(mine["movie_id"].to_numpy(), mine["rating"].to_numpy())
+    rows, offline = bundle.peers[model].top_k(Queries.of([history], bundle.space), 10)
+    assert [r["movie_id"] for r in recs] == bundle.space.catalog_ids.classes_[rows[0]].tolist()
     served = [r["ranking_score"] for r in recs]
     np.testing.assert_allclose(served, offline[0], rtol=1e-6)
     assert served == [r["retrieval_score"] for r in recs]

@@ -136,7 +136,7 @@ except api.ApiError as error:
     st.warning(str(error))
     st.stop()
 
-dataset = api.or_trouble(api.get, "/vocabulary").get("dataset", "ml-1m")
+dataset = api.or_trouble(api.get, "/vocabulary").get("dataset", "")
 st.markdown(
     f"Movie suggestions learned from the **MovieLens** ratings dataset `{dataset}`. Two steps: the first picks a few "
     "hundred candidates from the whole catalogue by comparing a profile of you (your ratings, and your age, gender "

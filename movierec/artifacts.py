@@ -101,7 +101,7 @@ class Bundle:
         try:
             return DatasetDescription.from_dict(self.manifest.get("dataset"))
         except ValueError as exc:
-            raise BundleError(f"{self.path / MANIFEST}: dataset: {exc}") from exc
+            raise BundleError(f"{self.path / MANIFEST}: {exc}") from exc
 
     def onnx_bytes(self) -> dict[str, bytes]:
         """The exported models as saved, keyed like ONNX_FILES (to write the same models into a new bundle)."""

@@ -117,10 +117,6 @@ class Recommender:
         self.explainer = explainer
         self.description = description
         self.peers = dict(peers)
-        self.stages = {
-            TWO_STAGE: two_stage,
-            **{name: SingleStage(p, two_stage.ranker) for name, p in self.peers.items()},
-        }
 
     @classmethod
     def build(
@@ -168,7 +164,7 @@ class Recommender:
     @property
     def models(self) -> tuple[str, ...]:
         """What `recommend` can run: the two stages, then the peers' methods this recommender holds."""
-        return tuple(self.stages)
+        return (TWO_STAGE, *self.peers)
 
     def recommend(
         self,
@@ -182,9 +178,9 @@ class Recommender:
         """The top_n_final movies for the user: retrieval of top_k_retrieve candidates, then the final order.
         model names a peer method instead (single stage: its own scores order the list; top_k_retrieve is unused;
         the ranker still gives each movie's predicted rating). KeyError for a model this recommender does not hold."""
-        if model not in self.stages:
+        if model not in self.models:
             raise KeyError(f"model {model!r} is not in this bundle; available: {', '.join(self.models)}")
-        stage = self.stages[model]
+        stage = self.two_stage if model == TWO_STAGE else SingleStage(self.peers[model], self.ranker)
         scores = stage.scores(user)
         if exclude_seen and len(user.history_rows):
             scores[user.history_rows] = -np.inf

@@ -238,7 +238,7 @@ def test_vocabulary_larger_than_the_models_embedding_tables(folder):
 def test_a_bundle_without_a_dataset_description_is_refused(folder):
     with edited_manifest(folder) as manifest:
         del manifest["dataset"]
-    one_line_refusal(folder, "manifest.json: dataset: a dataset description must be a JSON object")
+    one_line_refusal(folder, "manifest.json: a dataset description must be a JSON object")
 
 
 def test_nothing_is_unpickled(folder, monkeypatch):

@@ -72,7 +72,7 @@ def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["dataset"] = None
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(BundleError, match="dataset: a dataset description must be a JSON object"):
+    with pytest.raises(BundleError, match="manifest.json: a dataset description must be a JSON object"):
         load_bundle(folder)  # no fallback to MovieLens-1M
     ml100k = ADAPTERS["ml-100k"].description
     manifest["dataset"] = ml100k.to_dict()
@@ -84,7 +84,7 @@ def test_bundle_description_from_the_manifest(synthetic_bundle, tmp_path):
     (folder / MANIFEST).write_text(json.dumps(manifest))
     copy = load_bundle(folder)
     assert copy.description == same_width
-    assert recommender_from_bundle(copy).genre_vocabulary == same_width.genres
+    assert recommender_from_bundle(copy).catalogue.genres == same_width.genres
     manifest["dataset"] = {"name": "broken"}
     (folder / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="manifest.json: dataset description: missing field 'rating_min'"):

@@ -8,31 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.data.split import Split, chronological_split
+from movierec.data.split import Split
 from movierec.datasets import ml1m
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.evaluate import _hit_summary, _recall_summary, _relevant_sets
 from movierec.evaluation.metrics import ndcg_at_k, recall_curve, rmse
 from movierec.evaluation.peers import evaluate_peers, static_evaluate, streaming_queries, streaming_ranks
 from movierec.evaluation.streaming import build_timeline, excluded_rows, sample_events, target_ranks
-from movierec.features.space import FeatureSpace
 from movierec.retrievers import RETRIEVERS, histories_of, make_retriever
 from movierec.retrievers.source import Queries
-
-
-@pytest.fixture(scope="module")
-def world(synthetic_data):
-    """(split, space): the synthetic data with two movies' training ratings removed (movies unknown to training)."""
-    split = chronological_split(synthetic_data.ratings)
-    unseen = split.test["movie_id"].value_counts().index[:2]
-    split = Split(split.train.loc[~split.train["movie_id"].isin(unseen)], split.test, split.cutoff_timestamp)
-    return split, FeatureSpace.fit(
-        split.train,
-        synthetic_data.users,
-        synthetic_data.movies,
-        history_length=20,
-        description=synthetic_data.description,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -45,13 +45,12 @@ class RetrievalConfig:
 class SequenceConfig:
     """The causal sequence branch of the user tower (movierec.models.sequence) and its sequence-to-sequence training.
 
-    The served retrieval score is (1 - weight) * the pooled tower's cosine + weight * this branch's; weight 0 leaves
-    the branch out (the pooled two-tower alone); below 1, as the ranker reads the pooled side. A user with ratings
-    given after the training cut-off (live ratings) is scored with live_weight instead (movierec.models.live_weight).
+    weight and live_weight are the branch's w and w_live in the served score (movierec.scoring); weight 0 leaves the
+    branch out (the pooled two-tower alone), and it stays below 1, as the ranker reads the pooled side.
     """
 
-    weight: float = 0.1  # chosen on a validation period cut from the training period (README)
-    live_weight: float = 1.0  # chosen on a validation period cut from the training period (README)
+    weight: float = 0.1  # chosen on a validation period cut from the training period (docs/experiments.md)
+    live_weight: float = 1.0  # chosen on a validation period cut from the training period (docs/experiments.md)
     history_length: int = 50  # the latest ratings the branch attends to (the feature space keeps more)
     user_id_dim: int = 32  # a known user's id embedding in the user token (0: none)
     feature_dim: int = 8
@@ -62,9 +61,9 @@ class SequenceConfig:
     blocks: int = 2
     heads: int = 2
     ff_units: int = 128
-    dropout: float = 0.0  # at 5 epochs the branch is still learning: dropout only slowed it (README)
+    dropout: float = 0.0  # at 5 epochs the branch is still learning: dropout only slowed it (docs/experiments.md)
     temperature: float = 0.05
-    later_weight: float = 0.25  # weight of the "a random later rating" target next to the next rating's (README)
+    later_weight: float = 0.25  # the "a random later rating" target's weight next to the next rating's
     mask_rated: bool = True  # each position's softmax leaves out the movies rated up to it (within the window)
     epochs: int = 5
     batch_size: int = 128  # windows per step
@@ -77,11 +76,10 @@ class SequenceConfig:
 
 @dataclass(frozen=True)
 class TransitionConfig:
-    """The transition term of the served retrieval score (movierec.retrievers.transitions): for a user with live
-    ratings, weight times the transition scores of their latest ratings is added to the towers' score; weight 0
-    leaves it out."""
+    """The transitions source (movierec.retrievers.transitions) and weight, its w_t in the served score
+    (movierec.scoring); weight 0 leaves the term out."""
 
-    weight: float = 4.0  # chosen on a validation period cut from the training period (README)
+    weight: float = 4.0  # chosen on a validation period cut from the training period (docs/experiments.md)
     lags: int = 3
     window: int = 10
     decay: float = 0.8
@@ -95,11 +93,10 @@ class TransitionConfig:
 
 @dataclass(frozen=True)
 class PopularityConfig:
-    """The recent-popularity term of the served retrieval score (movierec.models.recent_popularity): for a user
-    without live ratings, weight times log(1 + each movie's rating count in the training period's last recent_days
-    days) is added to the towers' score; weight 0 leaves it out."""
+    """weight: the recent-popularity source's w_p in the served score (movierec.scoring; the counts are of the
+    training period's last TrainConfig.recent_days days); weight 0 leaves the term out."""
 
-    weight: float = 0.04  # chosen on a validation period cut from the training period (README)
+    weight: float = 0.04  # chosen on a validation period cut from the training period (docs/experiments.md)
 
 
 @dataclass(frozen=True)
@@ -115,7 +112,7 @@ class RankingConfig:
     patience: int = 2
     validation_days: float = 7.0
     # epochs over the whole training period, validation slice included, after early stopping: the ranker then also
-    # learns the latest week's ratings and the users who rated only in it (chosen on the held-out period, README)
+    # learns the latest week's ratings and the users who rated only in it (chosen on the held-out period)
     closing_epochs: int = 1
     cold_user_rate: float = 0.15
     example_age: bool = True
@@ -142,28 +139,3 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        data = dict(data)
-        retrieval = RetrievalConfig(**data.pop("retrieval", {}))
-        sequence_data = dict(data.pop("sequence", {"weight": 0.0}))  # older bundles: no sequence branch
-        sequence_data.setdefault("live_weight", sequence_data.get("weight", SequenceConfig.weight))  # nor live weight
-        sequence = SequenceConfig(**sequence_data)
-        transitions = TransitionConfig(**data.pop("transitions", {"weight": 0.0}))  # older bundles: no such term
-        popularity = PopularityConfig(**data.pop("popularity", {"weight": 0.0}))  # nor this one
-        ranking_data = dict(data.pop("ranking", {}))
-        ranking_data.setdefault("closing_epochs", 0)  # older bundles: their ranker never saw the validation slice
-        for key in ("units", "dropouts"):
-            if key in ranking_data:
-                ranking_data[key] = tuple(ranking_data[key])
-        if data.get("peers") is not None:
-            data["peers"] = tuple(data["peers"])
-        return cls(
-            retrieval=retrieval,
-            sequence=sequence,
-            transitions=transitions,
-            popularity=popularity,
-            ranking=RankingConfig(**ranking_data),
-            **data,
-        )

@@ -19,7 +19,7 @@ from movierec.config import ARTIFACTS_DIR, PROJECT_ROOT
 DEFAULT_SEEDS = (42, 7, 123)
 OWN_OPTIONS = ("seed", "output")  # make train's options that this command sets for each run
 
-# (label, path into a bundle's metrics): the figures the README's results and the goals are stated in
+# (label, path into a bundle's metrics): the headline figures of the README's results tables
 HEADLINES = (
     ("streaming retrieval HR@10, all events", ("streaming", "all_events", "retrieval", "hr@10")),
     ("streaming retrieval NDCG@10, all events", ("streaming", "all_events", "retrieval", "ndcg@10")),

@@ -183,15 +183,13 @@ def plot(arm_names: list[str], hits: np.ndarray, policies: Sequence[str], summar
     """Cumulative hits per arm and each arm's regret against the best arm's hit rate, over the replayed events."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot state, no global backend to set
 
     arms = np.asarray(arm_names)
     x = np.arange(1, len(hits) + 1)
     best = max((a for a in summary["arms"] if a["events"]), key=lambda a: a["hit_rate"], default=None)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    fig = Figure(figsize=(8, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     for policy in policies:
         mask = arms == policy
         top.plot(x, np.cumsum(hits & mask), label=policy)
@@ -208,7 +206,6 @@ def plot(arm_names: list[str], hits: np.ndarray, policies: Sequence[str], summar
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
     return buffer.getvalue()
 
 

@@ -1,4 +1,7 @@
-"""`make data`: fetch or accept a MovieLens archive (DATASET, default ml-1m), validate it, build the parquet cache."""
+"""`make data`: fetch or accept a MovieLens archive (DATASET, default ml-1m), validate it, build the parquet cache.
+
+main() sets glibc's heap (training.memory) before pandas or pyarrow start a thread: the rest is imported where used.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,13 @@ import time
 from pathlib import Path
 
 from movierec.config import PROCESSED_DIR, RAW_DIR
-from movierec.data.prepare import prepare_dataset
-from movierec.data.split import chronological_split
-from movierec.datasets.registry import ADAPTERS, DEFAULT_DATASET
-from movierec.errors import MovieRecError
+from training.memory import keep_freed_memory
 
 
 def dataset_args(parser: argparse.ArgumentParser) -> None:
     """--dataset and --archive, defaulting to $DATASET and $DATA_ZIP (else $ML1M_ZIP, kept for ml-1m)."""
+    from movierec.datasets.registry import ADAPTERS, DEFAULT_DATASET
+
     parser.add_argument(
         "--dataset",
         default=os.environ.get("DATASET") or DEFAULT_DATASET,
@@ -31,6 +33,12 @@ def dataset_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before pandas or pyarrow start a thread (training.memory)
+    from movierec.data.prepare import prepare_dataset
+    from movierec.data.split import chronological_split
+    from movierec.datasets.registry import ADAPTERS
+    from movierec.errors import MovieRecError
+
     parser = argparse.ArgumentParser(prog="python -m training.data", description=__doc__)
     dataset_args(parser)
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")

@@ -1,6 +1,7 @@
 """`make evaluate`: evaluate an exported bundle on the test split again and write a fresh report.
 
-The bundle itself is immutable (its manifest holds checksums), so the report goes to reports/<version>/.
+The bundle itself is immutable (its manifest holds checksums), so the report goes to reports/<version>/. main()
+sets glibc's heap (training.memory) before pandas or pyarrow start a thread: the rest is imported where used.
 """
 
 from __future__ import annotations

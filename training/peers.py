@@ -1,4 +1,7 @@
-"""`make peers`: every peer method as a retriever, fitted on the training period and judged on both protocols."""
+"""`make peers`: every peer method as a retriever, fitted on the training period and judged on both protocols.
+
+main() sets glibc's heap (training.memory) before pandas or pyarrow start a thread: the rest is imported where used.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED
-from movierec.retrievers import RETRIEVERS
-from training.data import dataset_args
 from training.memory import keep_freed_memory
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED
+    from movierec.retrievers import RETRIEVERS
+    from training.data import dataset_args
+
     parser = argparse.ArgumentParser(prog="python -m training.peers", description=__doc__)
     dataset_args(parser)  # --dataset, --archive ($DATASET, $DATA_ZIP / $ML1M_ZIP)
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")

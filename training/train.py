@@ -1,4 +1,8 @@
-"""`make train`: data to bundle (towers, transitions, ranker, ONNX export, evaluation, peers), each stage timed."""
+"""`make train`: data to bundle (towers, transitions, ranker, ONNX export, evaluation, peers), each stage timed.
+
+main() sets glibc's heap for training (training.memory) before pandas, pyarrow or TensorFlow start a thread, so
+this module's top imports only the standard library, the settings and that module; the rest is imported where used.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
-from movierec.datasets.registry import DEFAULT_DATASET
-from movierec.retrievers import RETRIEVERS
-from training.data import dataset_args
 from training.memory import keep_freed_memory
 
 
@@ -40,6 +41,9 @@ def peak_rss_mb() -> float:
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]:
+    from movierec.retrievers import RETRIEVERS
+    from training.data import dataset_args
+
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
     dataset_args(parser)  # --dataset, --archive ($DATASET, $DATA_ZIP / $ML1M_ZIP)
@@ -162,16 +166,17 @@ def run(
     processed_dir: Path,
     verbose: int = 1,
     live=None,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
 ) -> Path:
     """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none);
-    dataset: a name of movierec.datasets.registry.ADAPTERS."""
+    dataset: a name of movierec.datasets.registry.ADAPTERS (None: its DEFAULT_DATASET)."""
     import keras
 
     from movierec.artifacts import save_bundle
     from movierec.data.live import LiveData, describe, fold_in
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import evaluation_split
+    from movierec.datasets.registry import DEFAULT_DATASET
     from movierec.evaluation.evaluate import evaluate
     from movierec.evaluation.peers import evaluate_peers
     from movierec.evaluation.report import every_method_lines, report_files
@@ -181,6 +186,7 @@ def run(
     from movierec.models.ranking import inference_ranker
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
+    from movierec.retrievers import RETRIEVERS
     from movierec.retrievers.transitions import TransitionRetriever
     from movierec.scoring import ScoringConfig
     from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
@@ -189,7 +195,7 @@ def run(
     timings: dict[str, float] = {}
     total = time.perf_counter()
     with stage("data", timings):
-        data = prepare_dataset(archive, raw_dir, processed_dir, dataset=dataset)
+        data = prepare_dataset(archive, raw_dir, processed_dir, dataset=dataset or DEFAULT_DATASET)
         split = evaluation_split(data.ratings, cfg.test_fraction, cfg.holdout_fraction)
         judged = (
             "held out (the training period's last part; the test split is not read)" if cfg.holdout_fraction else "test"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # the object API: no pyplot state, no global backend to set
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
+
+
+def _axes(width: float, height: float):
+    """A new figure of this size in inches and its one plot."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def _fmt(value) -> str:
@@ -243,7 +245,7 @@ def reference_lines(m: dict) -> list[str]:
 def render_plots(result: dict) -> dict[str, bytes]:
     curves, metrics = result["curves"], result["metrics"]
     plots = {}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _axes(7, 4.5)
     for name in metrics["retrieval"]:
         for suffix, style in (("", "-"), ("_unknown_users", ":")):
             curve = curves[name + suffix]
@@ -252,7 +254,7 @@ def render_plots(result: dict) -> dict[str, bytes]:
     ax.grid(alpha=0.3), ax.legend(fontsize=8)
     plots["plots/recall_at_k.png"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _axes(7, 4)
     groups = ("rmse", "rmse_seen_users", "rmse_unknown_users")
     names = list(metrics["rating"])
     width = 0.8 / len(names)
@@ -266,7 +268,7 @@ def render_plots(result: dict) -> dict[str, bytes]:
     plots["plots/rmse_by_group.png"] = _png(fig)
 
     dist = result["distributions"]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _axes(7, 4)
     stars = dist.get("values") or list(range(1, len(dist["true"]) + 1))  # the scale's ratings (whole stars before)
     width = (stars[1] - stars[0] if len(stars) > 1 else 1.0) * 0.4
     for offset, key, label in ((-0.5, "true", "true ratings"), (0.5, "predicted_rounded", "predicted, rounded")):

@@ -56,7 +56,7 @@ class Timeline:
 
     def live(self, events: np.ndarray) -> np.ndarray:
         """Whether each event's history holds test-period ratings: ratings given after the training cut-off, what
-        serving calls live ratings (movierec.models.live_weight)."""
+        serving calls live ratings (movierec.scoring)."""
         return self.offsets(events) > self.train_count[self.event_user[events]]
 
 

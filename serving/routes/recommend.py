@@ -1,7 +1,7 @@
 """The two-stage endpoints: POST /recommend and POST /score, for known users and for new ones.
 
 They are `async def`: the work is about a millisecond of NumPy, cheaper on the event loop than a
-thread-pool hop (the service runs one process per core; see README).
+thread-pool hop (the service runs one process per core; see docs/performance.md).
 """
 
 from __future__ import annotations

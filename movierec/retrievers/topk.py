@@ -13,15 +13,16 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     so which of the tied columns make the cut never depends on the partial sort.
     """
     scores = np.atleast_2d(scores)
-    k = min(int(k), scores.shape[1])
-    if k >= scores.shape[1]:
+    n, size = scores.shape
+    k = min(int(k), size)
+    if k >= size:
         return np.argsort(-scores, axis=1, kind="stable")
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(scores, part, axis=1)
-    rows = np.take_along_axis(part, np.lexsort((part, -values), axis=1), axis=1)  # by score, then by column
-    kth = values.min(axis=1, keepdims=True)
-    crowded = np.flatnonzero((scores >= kth).sum(axis=1) > k)  # a tie at the cut, broken arbitrarily above
-    if crowded.size:
+    part = np.sort(np.argpartition(-scores, k - 1, axis=1)[:, :k], axis=1)  # the k best, in column order
+    at = np.arange(n)[:, None]
+    values = scores[at, part]
+    rows = part[at, np.argsort(-values, axis=1, kind="stable")]  # by score; equal scores keep column order
+    crowded = np.flatnonzero((scores >= values.min(axis=1, keepdims=True)).sum(axis=1) > k)
+    if crowded.size:  # a tie at the cut, broken arbitrarily by the partial sort
         rows[crowded] = np.argsort(-scores[crowded], axis=1, kind="stable")[:, :k]
     return rows
 

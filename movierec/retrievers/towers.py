@@ -33,7 +33,11 @@ class TowerSource(CandidateSource):
         return self
 
     def scores(self, queries: Queries) -> np.ndarray:
-        return self._searcher().scores(self._vectors_of(queries))
+        return self.inner_products(self._vectors_of(queries))
+
+    def inner_products(self, vectors: np.ndarray) -> np.ndarray:
+        """(users, n_catalog) inner products of user vectors (rescaled or not) with every movie vector."""
+        return self._searcher().scores(vectors)
 
     def top_k(self, queries: Queries, k: int, exclude_rated: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """As every source's top_k, through the index's own search (which FAISS makes sublinear)."""

@@ -51,21 +51,21 @@ def _as_matrix(values: Any, what: str) -> np.ndarray:
         raise VectorIndexError(
             f"{what}: expected a 2-D array of numbers, got {type(values).__name__} ({exc})"
         ) from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) and array.dtype.kind != "c"):
+    if array.dtype.kind not in "iuf":  # real numbers only (not bool, complex, strings or objects)
         raise VectorIndexError(f"{what}: expected real numbers, got an array of dtype {array.dtype}")
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2:
         raise VectorIndexError(f"{what}: expected a 2-D array (rows x dimension), got {array.ndim} dimensions")
     array = np.ascontiguousarray(array, dtype=np.float32)
-    bad = ~np.isfinite(array)
-    if bad.any():
+    if not np.isfinite(array).all():
+        bad = ~np.isfinite(array)
         raise VectorIndexError(f"{what}: row {_first_bad_row(bad)} holds NaN or infinite values (or overflows float32)")
     return array
 
 
 def _max_norm(array: np.ndarray) -> float:
-    return float(np.sqrt((array.astype(np.float64) ** 2).sum(axis=1).max())) if array.size else 0.0
+    return float(np.sqrt(np.einsum("ij,ij->i", array, array, dtype=np.float64).max())) if array.size else 0.0
 
 
 class VectorIndex(ABC):
@@ -125,10 +125,16 @@ class VectorIndex(ABC):
         identifiers = np.where(rows >= 0, self._identifiers[np.maximum(rows, 0)], MISSING_ID)
         return identifiers.astype(np.int64), scores.astype(np.float32)
 
-    def scores(self, queries: Any) -> np.ndarray:
-        """Every inner product of each query with the indexed vectors: (n_queries, size) float32, catalogue rows in
-        the order they were indexed. Exact whatever the backend (one matrix product)."""
-        return self._checked_queries(queries) @ self._vectors.T
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Every inner product of each query (a float32 rows x dimension array) with the indexed vectors: (n_queries,
+        size) float32, catalogue rows in the order they were indexed. Exact whatever the backend (one matrix product).
+        The hot path of a score that adds terms to them (movierec.scoring): only the shapes are checked; non-finite
+        queries give non-finite scores."""
+        if self._identifiers is None:
+            raise VectorIndexError(f"{self.name}: nothing is indexed yet; call index(vectors, identifiers) first")
+        if queries.ndim != 2 or queries.shape[1] != self._dimension:
+            raise VectorIndexError(f"queries: shape {queries.shape}, expected (n, {self._dimension})")
+        return queries @ self._vectors.T
 
     def _checked_queries(self, queries: Any) -> np.ndarray:
         if self._identifiers is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,7 @@ class Scorer:
         """s(u, m) for every catalogue movie: (queries.size, n_catalog) float32."""
         live = queries.live
         vectors = queries.vectors if self.live is None else self.live.rescale(queries.vectors, live)
-        scores = self.towers.scores(dataclasses.replace(queries, vectors=vectors))
+        scores = self.towers.inner_products(vectors)
         if self.transitions is not None and live.any():
             term = self.config.transition_weight * self.transitions.recent_scores(queries.histories)
             scores += term * live[:, None]

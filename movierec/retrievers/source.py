@@ -47,6 +47,12 @@ class Queries:
         return cls(HistoryBatch.of(histories, space.catalog_rows))
 
 
+def check_k(k) -> None:
+    """ValueError unless k, a list's length, is a positive integer."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
 class CandidateSource(abc.ABC):
     """Scores every catalogue movie for a batch of users, higher is better: `index` fits it (on the training period
     and the feature space), `scores` answers any Queries, `top_k` keeps the best k with the project's one top-K
@@ -67,8 +73,7 @@ class CandidateSource(abc.ABC):
         """(rows, scores), each (queries.size, min(k, n_catalog)), best first, equal scores in catalogue order. Rated
         movies are left out when exclude_rated; a list with fewer eligible movies than k ends in row -1, score
         -inf."""
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_k(k)
         scores = self.scores(queries)
         if exclude_rated:
             if not scores.flags.writeable:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.features.space import FeatureSpace
-from movierec.retrievers.source import CandidateSource, Queries
+from movierec.retrievers.source import CandidateSource, Queries, check_k
 from movierec.retrievers.vector_index import Backend, VectorIndex, make_index
 
 
@@ -41,8 +41,7 @@ class TowerSource(CandidateSource):
 
     def top_k(self, queries: Queries, k: int, exclude_rated: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """As every source's top_k, through the index's own search (which FAISS makes sublinear)."""
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise ValueError(f"k: must be a positive integer, got {k!r}")
+        check_k(k)
         exclude = None
         if exclude_rated:
             exclude = np.zeros((queries.size, self.space.n_catalog), dtype=bool)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,11 @@ class Scorer:
     transitions: TransitionRetriever | None
     popularity: RecentPopularitySource | None
     final: FinalScorer
+    popularity_row: np.ndarray | None = field(init=False, repr=False)  # w_p x log counts: what a forecast user gains
 
     def __post_init__(self) -> None:
-        if self.popularity is not None:  # w_p x log counts: what each forecast user's scores gain
-            object.__setattr__(self, "_popularity_row", self.config.popularity_weight * self.popularity.log_counts)
+        row = None if self.popularity is None else self.config.popularity_weight * self.popularity.log_counts
+        object.__setattr__(self, "popularity_row", row)
 
     def retrieval_scores(self, queries: Queries) -> np.ndarray:
         """s(u, m) for every catalogue movie: (queries.size, n_catalog) float32."""
@@ -42,7 +43,7 @@ class Scorer:
             term = self.config.transition_weight * self.transitions.recent_scores(queries.histories)
             scores += term * live[:, None]
         if self.popularity is not None and not live.all():
-            scores += self._popularity_row[None, :] * (~live)[:, None].astype(np.float32)
+            scores += self.popularity_row[None, :] * (~live)[:, None].astype(np.float32)
         return scores
 
     def final_scores(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:

@@ -46,10 +46,7 @@ class Catalogue:
         """Catalogue facts and training-period rating statistics of one catalogue row."""
         mean = self.rating_mean[row]
         return {
-            "movie_id": self._ids[row],
-            "title": self.titles[row],
-            "genres": self._genres[row],
-            "year": self._years[row],
+            **self.listing(row),
             "rating_count": int(self.rating_count[row]),
             "rating_mean": None if np.isnan(mean) else round(float(mean), 4),
         }

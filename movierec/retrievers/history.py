@@ -82,8 +82,7 @@ class HistoryBatch:
                 raise TypeError(f"history {i} is a {type(history).__name__}, not a History")
         lengths = np.array([len(h) for h in histories], dtype=np.int64)
         if lengths.sum() == 0:
-            empty = np.zeros(0, np.int64)
-            return cls(len(histories), empty, empty, np.zeros(0, np.float32))
+            return cls.empty(len(histories))
         movie_ids = np.concatenate([h.movie_ids for h in histories])
         rows = np.asarray(catalog_rows_of(movie_ids), dtype=np.int64)
         owner = np.repeat(np.arange(len(histories)), lengths)

@@ -130,15 +130,17 @@ class VectorIndex(ABC):
         size) float32, catalogue rows in the order they were indexed. Exact whatever the backend (one matrix product).
         The hot path of a score that adds terms to them (movierec.scoring): only the shapes are checked; non-finite
         queries give non-finite scores."""
-        if self._identifiers is None:
-            raise VectorIndexError(f"{self.name}: nothing is indexed yet; call index(vectors, identifiers) first")
+        self._check_indexed()
         if queries.ndim != 2 or queries.shape[1] != self._dimension:
             raise VectorIndexError(f"queries: shape {queries.shape}, expected (n, {self._dimension})")
         return queries @ self._vectors.T
 
-    def _checked_queries(self, queries: Any) -> np.ndarray:
+    def _check_indexed(self) -> None:
         if self._identifiers is None:
             raise VectorIndexError(f"{self.name}: nothing is indexed yet; call index(vectors, identifiers) first")
+
+    def _checked_queries(self, queries: Any) -> np.ndarray:
+        self._check_indexed()
         queries = _as_matrix(queries, "queries")
         if queries.shape[1] != self._dimension:
             raise VectorIndexError(

@@ -6,6 +6,10 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIEREC_DATA_DIR", PROJECT_ROOT / "data"))
@@ -17,6 +21,23 @@ MAX_ID = 2**31 - 1  # ids are 32-bit (store columns, model inputs): larger ones 
 # How the users table holds a user created through the API without demographics (occupation 0 is a real code)
 UNKNOWN_GENDER, UNKNOWN_AGE, UNKNOWN_OCCUPATION = "", 0, -1
 SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """The validation period: the training period's end, cut by time (movierec.data.split.validation_period), where
+    every stage stops early and every setting is chosen; sized for any dataset, never by a number of days."""
+
+    fraction: float = 0.1  # at least this share of the training ratings
+    min_ratings: int = 1000
+    min_users: int = 50
+    max_fraction: float = 0.5  # and at most this share, so the fit part keeps the rest
+
+    def mask(self, train) -> np.ndarray:
+        """Which rows of train are its validation period."""
+        from movierec.data.split import validation_period
+
+        return validation_period(train, self.fraction, self.min_ratings, self.min_users, self.max_fraction)
 
 
 @dataclass(frozen=True)
@@ -110,7 +131,10 @@ class RankingConfig:
     batch_size: int = 2048
     learning_rate: float = 1e-3
     patience: int = 2
-    validation_days: float = 7.0
+    # the bias model under the residual: its user and movie regularisation, each chosen on the validation period
+    bias_regularisation: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
+    # the residual's scale for known and for unknown users, each chosen on the validation period (0: the bias model)
+    residual_scales: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5)
     # epochs over the whole training period, validation slice included, after early stopping: the ranker then also
     # learns the latest week's ratings and the users who rated only in it (chosen on the held-out period)
     closing_epochs: int = 1
@@ -130,6 +154,7 @@ class TrainConfig:
     retrieve_k: int = 200
     final_k: int = 10
     recent_days: float = 30.0
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
     peers: tuple[str, ...] | None = None  # peer methods fitted, evaluated and saved (None: all of movierec.retrievers)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     sequence: SequenceConfig = field(default_factory=SequenceConfig)

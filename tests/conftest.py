@@ -74,9 +74,7 @@ def small_config(**overrides):
                 learning_rate=1e-2,
                 epochs=3,
             ),
-            ranking=RankingConfig(
-                epochs=10, batch_size=256, units=(64, 32, 16), validation_days=10.0, learning_rate=3e-3, patience=3
-            ),
+            ranking=RankingConfig(epochs=10, batch_size=256, units=(64, 32, 16), learning_rate=3e-3, patience=3),
         ),
         **overrides,
     )

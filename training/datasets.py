@@ -132,6 +132,14 @@ class RankerRows(NamedTuple):
 
         return RankerRows(cut(self.known), cut(self.cold) if cold else None)
 
+    def as_unknown(self, rows: np.ndarray) -> RankerRows:
+        """These rows with the marked ones (a boolean mask) as unknown users, how a period's new users are judged."""
+
+        def pick(key: str, value: np.ndarray) -> np.ndarray:
+            return np.where(rows.reshape(-1, *[1] * (value.ndim - 1)), self.cold[key], value)
+
+        return RankerRows({key: pick(key, value) for key, value in self.known.items()}, None)
+
 
 class RankingBatches(_RatingBatches):
     """(ranker inputs built from the frozen user tower and the precomputed movie vectors, true rating).

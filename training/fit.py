@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import TrainConfig
-from movierec.data.split import in_last_days
 from movierec.datasets.description import DatasetDescription
+from movierec.evaluation.baselines import BiasModel
 from movierec.features.sequences import training_windows
 from movierec.models.hybrid import hybrid_tower, pooled_side_ranker
 from movierec.models.losses import NextAndLaterLoss
-from movierec.models.ranking import build_ranking_model
+from movierec.models.ranking import RatingBiases, build_ranking_model
 from movierec.models.retrieval import RetrievalModel
 from movierec.models.sequence import build_sequence_towers
 from movierec.models.towers import build_movie_tower, build_user_tower
@@ -135,19 +135,35 @@ def movie_vectors(movie_tower, space) -> np.ndarray:
     return fn(space.movie_inputs(np.arange(space.n_catalog))).numpy().astype(np.float32)
 
 
-def validation_rows(train: pd.DataFrame, days: float) -> np.ndarray:
-    """Which rows of the training period are its validation slice: its last `days` days (never the test set)."""
-    is_val = np.asarray(in_last_days(train["timestamp"], days))
-    if is_val.all() or not is_val.any():  # too short a period: the chronologically last 10% instead
-        cut = int(len(train) * 0.9)
-        is_val = np.arange(len(train)) >= cut
-    return is_val
-
-
-def time_validation_split(train: pd.DataFrame, days: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit/validation slices of the training period (validation_rows)."""
-    is_val = validation_rows(train, days)
+def validation_split(train: pd.DataFrame, cfg: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fit part, validation period) of the training period (movierec.config.ValidationConfig; never the test set)."""
+    is_val = cfg.validation.mask(train)
     return train.loc[~is_val], train.loc[is_val]
+
+
+def rating_biases(bias: BiasModel, space) -> RatingBiases:
+    """A fitted BiasModel in the ranker's index space (users and movies it has no bias for: 0)."""
+    user = np.zeros(space.user_ids.size, np.float32)
+    movie = np.zeros(space.movie_ids.size, np.float32)
+    user[space.user_ids.transform(bias.user_bias.index.to_numpy())] = bias.user_bias.to_numpy()
+    movie[space.movie_ids.transform(bias.movie_bias.index.to_numpy())] = bias.movie_bias.to_numpy()
+    user[0] = movie[0] = 0.0  # index 0: unknown to the feature space
+    return RatingBiases(float(bias.mean), user, movie)
+
+
+def choose_bias_model(
+    fit_part: pd.DataFrame, val_part: pd.DataFrame, grid: tuple[float, ...], rating_range: tuple[float, float]
+) -> tuple[dict, dict]:
+    """The bias model's (reg_user, reg_movie) of lowest validation RMSE over grid x grid, and every pair's RMSE."""
+    actual = val_part["rating"].to_numpy(np.float64)
+    users, movies = val_part["user_id"].to_numpy(), val_part["movie_id"].to_numpy()
+    table = {}
+    for reg_user in grid:
+        for reg_movie in grid:
+            predicted = BiasModel(reg_user, reg_movie).fit(fit_part).predict(users, movies, rating_range)
+            table[(reg_user, reg_movie)] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+    reg_user, reg_movie = min(table, key=table.get)
+    return {"reg_user": reg_user, "reg_movie": reg_movie}, {f"{u}/{m}": rmse for (u, m), rmse in table.items()}
 
 
 def fit_ranker(
@@ -159,26 +175,33 @@ def fit_ranker(
     description: DatasetDescription,
     verbose: int = 1,
 ) -> tuple[keras.Model, LikeCalibration, dict]:
-    """The ranker (its output clipped to the description's rating scale) and its LikeCalibration (P(liked | rated),
-    liked being the description's liked_threshold), fitted on the training period with a validation slice cut from
-    its end.
+    """The rating head (its output clipped to the description's rating scale) and its LikeCalibration (P(liked |
+    rated), liked being the description's liked_threshold), fitted on the training period's fit part and judged on
+    its validation period (ValidationConfig).
 
-    Early stopping and the calibration use that slice; then closing_epochs more epochs over the whole period
-    (slice included, at the best epoch's learning rate) let the ranker learn the latest ratings and the ids of users
-    who rated only in that slice, who would otherwise keep untrained embeddings.
+    The head predicts the residual over a bias model (mean + regularised user and movie biases, the regularisation
+    chosen on the validation period); its residual is early-stopped there, then scaled per kind of user (known,
+    unknown) by the factor of lowest validation RMSE, 0 included: where the network adds nothing, the head is the
+    bias model. Users of the validation period without a rating in the fit part are judged as unknown users, as the
+    test split's new users are. Then closing_epochs more epochs over the whole period (biases refitted on it, at the
+    best epoch's learning rate) let the head learn the latest ratings and the ids of users who rated only in the
+    validation period.
     """
     kc = cfg.ranking
     keras.utils.set_random_seed(cfg.seed + 1)
-    is_val = validation_rows(train, kc.validation_days)
+    is_val = cfg.validation.mask(train)
     fit_part, val_part = train.loc[~is_val], train.loc[is_val]
+    rating_range = (description.rating_min, description.rating_max)
+    regularisation, bias_table = choose_bias_model(fit_part, val_part, kc.bias_regularisation, rating_range)
+    fit_bias = BiasModel(**regularisation).fit(fit_part)
     user_fn = compile_model(user_tower)
 
     def user_vectors(inputs):
         return user_fn(inputs).numpy()
 
-    # every training row's inputs and frozen-tower vectors, computed once for the fit part, the slice and the closing
-    # epochs over both
-    every_row = RankerRows.compute(space, train, user_vectors, kc.cold_user_rate > 0, kc.example_age)
+    # every training row's inputs and frozen-tower vectors, as a known and as an unknown user, computed once for the
+    # fit part, the validation period and the closing epochs over both
+    every_row = RankerRows.compute(space, train, user_vectors, True, kc.example_age)
 
     def training_batches(ratings: pd.DataFrame, precomputed: RankerRows) -> RankingBatches:
         """Shuffled training batches of these ratings, with the configured unknown-user rate."""
@@ -198,19 +221,28 @@ def fit_ranker(
         space.vocab_sizes,
         vectors.shape[1],
         kc,
-        float(fit_part["rating"].mean()),
-        rating_range=(description.rating_min, description.rating_max),
+        fit_bias.mean,
+        rating_range=rating_range,
+        biases=rating_biases(fit_bias, space),
     )
     model.compile(
         optimizer=keras.optimizers.Adam(kc.learning_rate),
         loss="mse",
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
     )
-    fit_batches = training_batches(fit_part, every_row.take(np.flatnonzero(~is_val)))
-    val_rows = every_row.take(np.flatnonzero(is_val), cold=False)
+    fit_batches = training_batches(fit_part, every_row.take(np.flatnonzero(~is_val), cold=kc.cold_user_rate > 0))
+    new_user = ~val_part["user_id"].isin(fit_part["user_id"].unique()).to_numpy()  # judged as unknown users
+    val_rows = every_row.take(np.flatnonzero(is_val)).as_unknown(new_user)
     val_batches = RankingBatches(
         space, val_part, 8192, cfg.seed, 0.0, user_vectors, vectors, False, kc.example_age, precomputed=val_rows
     )
+    actual = val_part["rating"].to_numpy(np.float64)
+
+    def validation_predictions() -> np.ndarray:
+        return np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
+
+    gate = model.get_layer("residual_gate")
+    bias_only = validation_predictions()  # the untrained residual is 0: the bias model's predictions
     callbacks = [
         keep_freed_memory_callback(),
         keras.callbacks.EarlyStopping(monitor="val_rmse", mode="min", patience=kc.patience, restore_best_weights=True),
@@ -220,11 +252,25 @@ def fit_ranker(
         fit_batches, validation_data=val_batches, epochs=kc.epochs, callbacks=callbacks, verbose=verbose
     )
     best = int(np.argmin(history.history["val_rmse"]))
-    predicted = np.concatenate([model(val_batches[i][0], training=False).numpy() for i in range(len(val_batches))])
-    like = LikeCalibration.fit(  # on predictions for ratings the ranker has not learnt from
-        predicted, val_part["rating"].to_numpy(), description.liked_threshold
+    scaled = {}
+    for scale in kc.residual_scales:
+        gate.set_weights([np.array([scale, scale], np.float32)])
+        scaled[scale] = validation_predictions()
+    scales, residual = {}, {}
+    for kind, rows in (("known", ~new_user), ("unknown", new_user)):
+        errors = {scale: _rmse(predicted[rows], actual[rows]) for scale, predicted in scaled.items()}
+        scales[kind] = min(errors, key=errors.get) if rows.any() else 1.0
+        residual[kind] = {"bias_model": _rmse(bias_only[rows], actual[rows]), "by_scale": errors}
+    gate.set_weights([np.array([scales["known"], scales["unknown"]], np.float32)])
+    predicted = validation_predictions()
+    like = LikeCalibration.fit(  # on predictions for ratings the head has not learnt from
+        predicted, actual, description.liked_threshold
     )
-    if kc.closing_epochs > 0 and len(val_part):  # then the validation slice too: the latest ratings and their users
+    if kc.closing_epochs > 0 and len(val_part):  # then the validation period too: the latest ratings and their users
+        whole = BiasModel(**regularisation, mean=fit_bias.mean).fit(train)
+        fitted = rating_biases(whole, space)
+        model.get_layer("user_bias").set_weights([fitted.user.reshape(-1, 1)])
+        model.get_layer("movie_bias").set_weights([fitted.movie.reshape(-1, 1)])
         rates = history.history.get("learning_rate", [kc.learning_rate] * (best + 1))  # the rate of its best epoch
         model.compile(optimizer=keras.optimizers.Adam(float(rates[best])), loss="mse")
         model.fit(
@@ -238,8 +284,19 @@ def fit_ranker(
         like,
         {
             "best_epoch": best + 1,
-            "val_rmse": float(history.history["val_rmse"][best]),  # before the closing epochs, which learn from it
+            "val_rmse": _rmse(predicted, actual),  # before the closing epochs, which learn from it
+            "val_rmse_bias_model": _rmse(bias_only, actual),
             "validation_ratings": int(len(val_part)),
+            "validation_users": int(val_part["user_id"].nunique()),
+            "validation_new_users": int(val_part.loc[new_user, "user_id"].nunique()),
+            "bias_regularisation": regularisation,
+            "bias_validation_rmse": bias_table,
+            "residual_scale": scales,
+            "residual_validation_rmse": residual,
             "closing_epochs": kc.closing_epochs,
         },
     )
+
+
+def _rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(predicted, np.float64) - actual) ** 2))) if len(actual) else float("nan")

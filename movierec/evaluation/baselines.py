@@ -19,11 +19,12 @@ def popularity_scores(train: pd.DataFrame, catalog_rows_of, n_catalog: int, days
 class BiasModel:
     """rating = mean + b_user + b_movie, fitted by alternating regularised least squares."""
 
-    def __init__(self, reg_user: float = 5.0, reg_movie: float = 5.0, iterations: int = 10):
-        self.reg_user, self.reg_movie, self.iterations = reg_user, reg_movie, iterations
+    def __init__(self, reg_user: float = 5.0, reg_movie: float = 5.0, iterations: int = 10, mean: float | None = None):
+        """mean: a fixed global mean (None: the training ratings' mean)."""
+        self.reg_user, self.reg_movie, self.iterations, self.fixed_mean = reg_user, reg_movie, iterations, mean
 
     def fit(self, train: pd.DataFrame) -> BiasModel:
-        self.mean = float(train["rating"].mean())
+        self.mean = float(train["rating"].mean()) if self.fixed_mean is None else float(self.fixed_mean)
         users, u = np.unique(train["user_id"].to_numpy(), return_inverse=True)
         movies, m = np.unique(train["movie_id"].to_numpy(), return_inverse=True)
         r = train["rating"].to_numpy(np.float64) - self.mean

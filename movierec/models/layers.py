@@ -95,3 +95,20 @@ class LeadingColumns(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "count": self.count, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class ResidualGate(keras.layers.Layer):
+    """(residual (B, 1), user index (B,)) -> residual x the scale of its row's kind: scales[0] for known users (index
+    above 0), scales[1] for unknown ones. The scales are weights set after training on the validation period (0: the
+    rating head adds nothing to the bias model's prediction for that kind of user)."""
+
+    def build(self, residual_shape, user_index_shape=None):
+        self.scales = self.add_weight(shape=(2,), initializer="ones", trainable=False, name="scales")
+
+    def call(self, residual, user_index):
+        known = ops.expand_dims(ops.cast(ops.greater(user_index, 0), residual.dtype), -1)
+        return residual * (known * self.scales[0] + (1.0 - known) * self.scales[1])
+
+    def compute_output_shape(self, residual_shape, user_index_shape=None):
+        return residual_shape

@@ -1,20 +1,42 @@
-"""DNN rating ranker over [user vector | movie vector] plus id embeddings, biases and numeric features."""
+"""DNN rating ranker: the residual over mean + user and movie biases, from the tower vectors, id embeddings and
+numeric features."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import keras
 import numpy as np
 from keras import layers
 
-from movierec.models.layers import RatingRange
+from movierec.models.layers import RatingRange, ResidualGate
+
+
+class RatingBiases(NamedTuple):
+    """A fitted bias model in the ranker's index space: mean, and a bias per user index and per movie index (index 0,
+    the unknown user or movie, has bias 0)."""
+
+    mean: float
+    user: np.ndarray
+    movie: np.ndarray
 
 
 def build_ranking_model(
-    vocab: dict, vector_dim: int, cfg, global_mean: float, rating_range: tuple[float, float]
+    vocab: dict,
+    vector_dim: int,
+    cfg,
+    global_mean: float,
+    rating_range: tuple[float, float],
+    biases: RatingBiases | None = None,
 ) -> keras.Model:
-    """Predicts the explicit rating, clipped to rating_range (the dataset's rating_min and rating_max). Dense blocks
-    follow the reference design (256-128-64); the tower vectors also enter as their dot product and element-wise
-    product, so user-movie affinity is explicit."""
+    """Predicts the explicit rating, clipped to rating_range (the dataset's rating_min and rating_max), as
+    mean + user bias + movie bias + gated residual.
+
+    The biases are frozen (biases, or 0 when None, with global_mean as the mean); the network learns only the
+    residual, which starts at exactly 0 (its last layer is zero), so the untrained model is the bias model, and a
+    ResidualGate (scales set on the validation period) can switch it off per kind of user. Dense blocks follow the
+    reference design (256-128-64); the tower vectors also enter as their dot product and element-wise product, so
+    user-movie affinity is explicit."""
     inputs = {
         "user_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="user_vector"),
         "movie_vector": keras.Input(shape=(vector_dim,), dtype="float32", name="movie_vector"),
@@ -25,12 +47,23 @@ def build_ranking_model(
     }
     user_id = layers.Embedding(vocab["user_id"], cfg.id_dim, name="rank_user_embedding")(inputs["user_id"])
     movie_id = layers.Embedding(vocab["movie_id"], cfg.id_dim, name="rank_movie_embedding")(inputs["movie_id"])
-    user_bias = layers.Embedding(vocab["user_id"], 1, embeddings_initializer="zeros", name="user_bias")(
-        inputs["user_id"]
-    )
-    movie_bias = layers.Embedding(vocab["movie_id"], 1, embeddings_initializer="zeros", name="movie_bias")(
-        inputs["movie_id"]
-    )
+    bias_layers = {
+        side: layers.Embedding(
+            vocab[f"{side}_id"], 1, embeddings_initializer="zeros", trainable=False, name=f"{side}_bias"
+        )
+        for side in ("user", "movie")
+    }
+    user_bias = bias_layers["user"](inputs["user_id"])
+    movie_bias = bias_layers["movie"](inputs["movie_id"])
+    if biases is not None:
+        global_mean = biases.mean
+        for side, values in (("user", biases.user), ("movie", biases.movie)):
+            expected = (vocab[f"{side}_id"],)
+            if np.shape(values) != expected:
+                raise ValueError(
+                    f"{side} biases have shape {np.shape(values)}, the ranker's vocabulary needs {expected}"
+                )
+            bias_layers[side].set_weights([np.asarray(values, np.float32).reshape(-1, 1)])
     affinity = layers.Dot(axes=1, name="affinity")([inputs["user_vector"], inputs["movie_vector"]])
     interaction = layers.Multiply(name="interaction")([inputs["user_vector"], inputs["movie_vector"]])
     x = layers.Concatenate(name="ranking_features")(
@@ -50,7 +83,8 @@ def build_ranking_model(
         if i < len(cfg.units) - 1:
             x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
         x = layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    score = layers.Dense(1, name="score")(x)
+    score = layers.Dense(1, kernel_initializer="zeros", name="score")(x)
+    score = ResidualGate(name="residual_gate")(score, inputs["user_id"])
     score = layers.Add(name="with_biases")([score, user_bias, movie_bias])
     low, high = rating_range
     rating = RatingRange(offset=global_mean, minimum=low, maximum=high, name="rating")(
@@ -118,6 +152,9 @@ def inference_ranker(ranker: keras.Model, name: str = "ranking_model") -> keras.
             kernel, bias = kernel * a[:, None], bias + (beta - mean * a) @ kernel
         last = i == n_dense
         x = dense(x, [kernel, bias], None if last else "relu", "score" if last else f"dense_{i}")
+    gate = ResidualGate(name="residual_gate")
+    x = gate(x, inputs["user_id"])
+    gate.set_weights(ranker.get_layer("residual_gate").get_weights())
     score = layers.Add(name="with_biases")([x, ids("user", "user_bias"), ids("movie", "movie_bias")])
     rating = ranker.get_layer("rating")
     clipped = RatingRange.from_config(rating.get_config())(layers.Flatten(name="flat")(score))

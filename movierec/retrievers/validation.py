@@ -1,4 +1,4 @@
-"""Choose a hyper-parameter on the last days of the training period (never the test set)."""
+"""Choose a peer's hyper-parameter on the training period's validation period (never the test set)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from movierec.data.split import in_last_days
+from movierec.config import ValidationConfig
 from movierec.features.space import FeatureSpace
 from movierec.retrievers.base import Retriever
 from movierec.retrievers.history import histories_of
 from movierec.retrievers.source import Queries
 
-VALIDATION_DAYS = 7.0
 VALIDATION_K = 50
 MIN_VALIDATION_USERS = 20
 
 
-def holdout(train: pd.DataFrame, days: float = VALIDATION_DAYS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fit, validation): the training ratings before / within the last `days` days of the training period."""
-    late = in_last_days(train["timestamp"].to_numpy(), days)
+def holdout(train: pd.DataFrame, validation: ValidationConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fit, validation): the training ratings before / in the validation period (ValidationConfig, default: the
+    one every stage of `make train` uses)."""
+    late = (validation or ValidationConfig()).mask(train)
     return train.loc[~late], train.loc[late]
 
 
@@ -40,15 +40,15 @@ def choose(
     train: pd.DataFrame,
     space: FeatureSpace,
     default: float,
-    days: float = VALIDATION_DAYS,
+    validation: ValidationConfig | None = None,
     k: int = VALIDATION_K,
 ) -> tuple[float, dict[float, float]]:
     """(best candidate, {candidate: validation Recall@k}); `default` and {} when the training period has no
     timestamps or too few validation users (then the default is documented by the caller)."""
-    if "timestamp" not in train.columns or len(train) == 0:
+    if "timestamp" not in train.columns or len(train) < 2:
         return default, {}
-    fit, validation = holdout(train, days)
-    if len(fit) == 0 or validation["user_id"].nunique() < MIN_VALIDATION_USERS:
+    fit, period = holdout(train, validation)
+    if len(fit) == 0 or period["user_id"].nunique() < MIN_VALIDATION_USERS:
         return default, {}
-    scores = {value: validation_recall(make(value).index(fit, space), fit, validation, k) for value in candidates}
+    scores = {value: validation_recall(make(value).index(fit, space), fit, period, k) for value in candidates}
     return max(scores, key=lambda value: (scores[value], -candidates.index(value))), scores

@@ -17,15 +17,19 @@ ARTIFACTS_DIR ?= artifacts
 TRAIN_ARGS ?=
 SEEDS ?= 42 7 123
 EVAL_ARGS ?=
+TUNE_BUDGET ?= 45
+TUNE_ARGS ?=
+SETTINGS ?=
 export ML1M_ZIP DATASET DATA_ZIP ARTIFACTS_DIR
 
-.PHONY: help venv data train holdout seeds evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
+.PHONY: help venv data train tune holdout seeds evaluate serve ui up test test-unit bench lint notebooks browser postgres clean
 
 help: ## List every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@echo "  Variables: DATASET=ml-1m|ml-100k|ml-latest-small|ml-20m|ml-25m|ml-32m (default ml-1m), DATA_ZIP=path/to/its.zip"
 	@echo "             (local archive; default: download the official one; ML1M_ZIP still works for ml-1m), HOST, PORT, ARTIFACTS_DIR,"
 	@echo "             WORKERS=N (uvicorn worker processes for serve/up, default 1), API_URL, TRAIN_ARGS, EVAL_ARGS, PEERS_ARGS"
+	@echo "             SETTINGS=path/to/settings.json or none (default training/tuned/DATASET.json when it exists), TUNE_BUDGET=minutes, TUNE_ARGS"
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -39,8 +43,11 @@ venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
 data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
 	$(PY) -m training.data
 
-train: data ## Train retrieval + ranker, evaluate against baselines, export the bundle to artifacts/
-	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(TRAIN_ARGS)
+train: data ## Train retrieval + ranker with training/tuned/DATASET.json's settings (else a choice pass), evaluate against the peers, export the bundle to artifacts/
+	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(if $(SETTINGS),--settings $(SETTINGS)) $(TRAIN_ARGS)
+
+tune: data ## Choose DATASET's settings with Optuna on its validation period in TUNE_BUDGET minutes (default 45; TUNE_ARGS); writes training/tuned/DATASET.json
+	$(PY) -m training.tune --budget $(TUNE_BUDGET) $(TUNE_ARGS)
 
 holdout: data ## make train fitted on the training period's first 80%, judged on its last 20% (where settings are chosen; the test split is never read); bundle in ARTIFACTS_DIR/holdout/
 	$(PY) -m training.train --holdout 0.2 --output $(ARTIFACTS_DIR)/holdout $(TRAIN_ARGS)

@@ -10,43 +10,54 @@ import argparse
 import dataclasses
 import json
 import os
-import resource
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, PROCESSED_DIR, RAW_DIR, TrainConfig
 from training.memory import keep_freed_memory
+from training.stages import fit_models, peak_rss_mb, rating_head_line, stage
 
 
-@contextmanager
-def stage(name: str, timings: dict):
-    print(f"\n=== {name} ===", flush=True)
-    keep_freed_memory()  # TensorFlow's generator datasets lower malloc's trim threshold again (training.memory)
-    start, cpu = time.perf_counter(), os.times()
-    yield
-    timings[name] = round(time.perf_counter() - start, 2)
-    now = os.times()
-    user, system = now.user - cpu.user, now.system - cpu.system  # this process and its threads
-    print(
-        f"=== {name}: {timings[name]:.1f}s wall, CPU {user:.1f}s user + {system:.1f}s sys "
-        f"(peak RSS {peak_rss_mb():.0f} MB) ===",
-        flush=True,
+def settings_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--settings",
+        default=None,
+        metavar="PATH",
+        help="settings file to start from (default: training/tuned/<dataset>.json, written by `make tune`, when it "
+        "exists); 'none': the built-in defaults. Options given here override it",
     )
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def read_settings(argv: list[str] | None):
+    """The settings file this run starts from (training.settings.SettingsFile), or None: the built-in defaults."""
+    from training.data import dataset_args
+    from training.settings import read, settings_path
+
+    first = argparse.ArgumentParser(add_help=False)
+    dataset_args(first)
+    settings_args(first)
+    known, _ = first.parse_known_args(argv)
+    if known.settings == "none":
+        return None
+    if known.settings is not None:
+        return read(Path(known.settings), known.dataset)
+    path = settings_path(known.dataset)
+    return read(path, known.dataset) if path.exists() else None
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]:
+    """(arguments, config): the built-in defaults, then the dataset's settings file, then these options. Raises
+    training.settings.SettingsError for a bad settings file."""
     from movierec.retrievers import RETRIEVERS
     from training.data import dataset_args
+    from training.settings import apply
 
-    defaults = TrainConfig()
+    settings = read_settings(argv)
+    defaults = TrainConfig() if settings is None else apply(TrainConfig(), settings.settings, str(settings.path))
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__)
     dataset_args(parser)  # --dataset, --archive ($DATASET, $DATA_ZIP / $ML1M_ZIP)
+    settings_args(parser)
     parser.add_argument("--output", type=Path, default=ARTIFACTS_DIR, help="artifacts folder (default: artifacts/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -106,6 +117,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         help="fit on the training period's first part and judge on its last FRACTION (the held-out period, where "
         "settings are chosen), never reading the test split nor the rating store; in [0, 1), default 0: the test split",
     )
+    parser.add_argument(
+        "--choice-trials",
+        type=int,
+        default=60,
+        metavar="N",
+        help="without a settings file: fit once on the training period's fit part and choose the candidate sources' "
+        "mix on its validation period in N trials before the real fit (default 60; 0: keep the built-in mix)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     parser.add_argument(
         "--database-url",
@@ -122,6 +141,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         parser.error(f"--transition-weight must be a number at least 0, got {args.transition_weight}")
     if not 0.0 <= args.popularity_weight < float("inf"):
         parser.error(f"--popularity-weight must be a number at least 0, got {args.popularity_weight}")
+    if args.choice_trials < 0:
+        parser.error(f"--choice-trials must be at least 0, got {args.choice_trials}")
     if not 0.0 <= args.holdout < 1.0:
         parser.error(f"--holdout must be at least 0 and below 1, got {args.holdout}")
     peers = None
@@ -155,6 +176,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         popularity=dataclasses.replace(defaults.popularity, weight=args.popularity_weight),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
+    args.settings_file = settings
     return args, cfg
 
 
@@ -167,9 +189,14 @@ def run(
     verbose: int = 1,
     live=None,
     dataset: str | None = None,
+    settings=None,
+    choice_trials: int = 0,
 ) -> Path:
     """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none);
-    dataset: a name of movierec.datasets.registry.ADAPTERS (None: its DEFAULT_DATASET)."""
+    dataset: a name of movierec.datasets.registry.ADAPTERS (None: its DEFAULT_DATASET); settings: the
+    training.settings.SettingsFile cfg started from (None: the built-in defaults), recorded in the manifest;
+    choice_trials: above 0, a choice pass (training.choice) first chooses the candidate sources' mix on the validation
+    period with that many trials."""
     import keras
 
     from movierec.artifacts import save_bundle
@@ -181,19 +208,18 @@ def run(
     from movierec.evaluation.peers import evaluate_peers
     from movierec.evaluation.report import every_method_lines, report_files
     from movierec.evaluation.streaming import same_events
-    from movierec.features.space import FeatureSpace
     from movierec.models.export import to_onnx
     from movierec.models.ranking import inference_ranker
     from movierec.models.runtime import OnnxModel
     from movierec.recommender import Recommender
     from movierec.retrievers import RETRIEVERS
-    from movierec.retrievers.transitions import TransitionRetriever
-    from movierec.scoring import ScoringConfig
-    from training.fit import fit_ranker, fit_retrieval, fit_sequence, movie_vectors, served_ranker, served_towers
+    from training.fit import served_ranker
 
     keras.utils.set_random_seed(cfg.seed)
     timings: dict[str, float] = {}
     total = time.perf_counter()
+    chosen = settings_record(settings, dataset or DEFAULT_DATASET)
+    print(f"settings: {chosen['how']}")
     with stage("data", timings):
         data = prepare_dataset(archive, raw_dir, processed_dir, dataset=dataset or DEFAULT_DATASET)
         split = evaluation_split(data.ratings, cfg.test_fraction, cfg.holdout_fraction)
@@ -205,41 +231,24 @@ def run(
         folded = fold_in(split, data.users, data.movies, live or LiveData.empty())
         split, users = folded.split, folded.users  # the archive's test split is unchanged
         print(describe(folded.summary))
-    with stage("features", timings):
-        space = FeatureSpace.fit(
-            split.train, users, data.movies, cfg.history_length, cfg.recent_days, description=data.description
-        )
-        print(f"vocabularies: {space.vocab_sizes}")
-    with stage("retrieval", timings):
-        pooled = fit_retrieval(space, split.train, cfg, verbose=verbose)
-    with stage("sequence retrieval", timings):
-        sequence = fit_sequence(space, split.train, cfg, verbose=verbose) if cfg.sequence.weight > 0 else None
-        retrieval = served_towers(pooled, sequence, cfg, space)
-        vectors = movie_vectors(retrieval.movie_tower, space)
-        print(f"served vectors: {vectors.shape[1]} wide, sequence weight {cfg.sequence.weight}")
-    with stage("transitions", timings):  # the transition term, fitted once: served, evaluated and saved as a peer
-        fitted: dict = {}
-        if cfg.transitions.weight > 0:
-            chain = TransitionRetriever(**cfg.transitions.retriever_settings()).index(split.train, space)
-            fitted[chain.name] = chain
-            print(f"transitions: {chain.pairs:,} movie pairs, weight {cfg.transitions.weight}")
-    with stage("ranking", timings):
-        pooled_vectors = vectors if sequence is None else movie_vectors(pooled.movie_tower, space)
-        ranker, like, ranking_info = fit_ranker(  # on the pooled side's vectors
-            space, split.train, pooled.user_tower, pooled_vectors, cfg, data.description, verbose=verbose
-        )
-        scoring = ScoringConfig.from_train_config(cfg, like)
-        trained_ranker = ranker
-        ranker = served_ranker(ranker, vectors.shape[1], sequence is not None, cfg)
-        print(
-            f"ranker: best epoch {ranking_info['best_epoch']}, validation RMSE {ranking_info['val_rmse']:.4f}, "
-            f"then {ranking_info['closing_epochs']} closing epoch(s) over the whole training period"
-        )
+    if choice_trials > 0:
+        from training.choice import choice_pass
+
+        start = time.perf_counter()
+        cfg, chosen["choice_pass"] = choice_pass(cfg, data, split.train, users, {}, verbose, choice_trials)
+        chosen["how"] += "; the candidate sources' mix chosen on the validation period by a choice pass"
+        timings["choice pass"] = round(time.perf_counter() - start, 2)
+        keras.utils.set_random_seed(cfg.seed)
+    models = fit_models(cfg, data, split.train, users, timings, verbose)
+    space, retrieval, vectors, fitted = models.space, models.retrieval, models.vectors, models.peers
+    scoring, ranking_info, ranker = models.scoring, models.ranking_info, models.ranker
     with stage("onnx export", timings):
         onnx_models = {  # the ranker in its inference form: the same predictions from fewer operations
             "user_tower": to_onnx(retrieval.user_tower),
             "ranking_model": to_onnx(
-                served_ranker(inference_ranker(trained_ranker), vectors.shape[1], sequence is not None, cfg)
+                served_ranker(
+                    inference_ranker(models.trained_ranker), vectors.shape[1], models.sequence is not None, cfg
+                )
             ),
         }
         threads = os.cpu_count() or 1  # one training process: all cores (the server pins one per worker)
@@ -281,7 +290,13 @@ def run(
             print("\n".join(every_method_lines(metrics)))
     with stage("export", timings):
         timings["total_before_export"] = round(time.perf_counter() - total, 2)
-        extra = {"stage seconds": json.dumps({k: v for k, v in timings.items()}), "peak RSS MB": f"{peak_rss_mb():.0f}"}
+        extra = {
+            "settings": chosen["how"],
+            "settings chosen": json.dumps(chosen.get("settings", {})),
+            "rating head (validation period)": rating_head_line(ranking_info),
+            "stage seconds": json.dumps({k: v for k, v in timings.items()}),
+            "peak RSS MB": f"{peak_rss_mb():.0f}",
+        }
         folder = save_bundle(
             output,
             keras_models={
@@ -297,7 +312,7 @@ def run(
             movies=data.movies,
             users=users,
             train_ratings=split.train,
-            config={**cfg.to_dict(), "live_ratings": folded.summary},
+            config={**cfg.to_dict(), "live_ratings": folded.summary, "settings": chosen},
             metrics=metrics,
             data_sha256=data.sha256,
             timings={**timings, "peak_rss_mb": round(peak_rss_mb())},
@@ -308,6 +323,18 @@ def run(
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
     print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")
     return folder
+
+
+def settings_record(settings, dataset: str) -> dict:
+    """What the manifest and the report say about where the settings came from."""
+    if settings is None:
+        return {
+            "how": f"built-in defaults (no settings file for {dataset}; `make tune DATASET={dataset}` writes one)",
+            "file": None,
+        }
+    chosen = settings.chosen
+    how = f"{settings.path.name}, chosen by {chosen.get('by', 'an unknown method')}"
+    return {"how": how, **settings.record()}
 
 
 def print_summary(metrics: dict) -> None:
@@ -340,9 +367,14 @@ def data_dirs(data_dir: Path | None) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # before TensorFlow starts a thread (training.memory)
-    args, cfg = parse_args(argv)
-    from movierec.data.live import default_database_url, read_live
     from movierec.errors import MovieRecError
+
+    try:
+        args, cfg = parse_args(argv)
+    except MovieRecError as exc:  # a bad settings file
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from movierec.data.live import default_database_url, read_live
 
     try:  # live ratings come after the training cut-off: a held-out run fits on an earlier period without them
         live = None if cfg.holdout_fraction else read_live(args.database_url or default_database_url(args.data_dir))
@@ -354,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             verbose=0 if args.quiet else 1,
             live=live,
             dataset=args.dataset,
+            settings=args.settings_file,
+            choice_trials=args.choice_trials if args.settings_file is None else 0,
         )
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)

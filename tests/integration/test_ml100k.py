@@ -22,8 +22,31 @@ def ml100k_bundle(tmp_path_factory) -> Path:
     from training.train import run
 
     root = tmp_path_factory.mktemp("ml100k")
-    run(small_config(), archive, root / "artifacts", root / "raw", root / "processed", verbose=0, dataset="ml-100k")
+    run(
+        small_config(),
+        archive,
+        root / "artifacts",
+        root / "raw",
+        root / "processed",
+        verbose=0,
+        dataset="ml-100k",
+        choice_trials=5,  # as make train without a settings file: the mix chosen on the validation period first
+    )
     return root / "artifacts"
+
+
+def test_ml100k_without_a_settings_file_chooses_its_mix_on_its_validation_period(ml100k_bundle):
+    from movierec.artifacts import load_bundle
+
+    bundle = load_bundle(ml100k_bundle)
+    record = bundle.manifest["config"]["settings"]
+    assert record["file"] is None and "choice pass" in record["how"]
+    chosen = record["choice_pass"]
+    assert chosen["objective"] >= chosen["start_objective"]
+    assert 0 < chosen["validation_ratings"] < chosen["fit_ratings"]
+    assert bundle.manifest["config"]["transitions"]["weight"] == chosen["mix"]["transitions.weight"]
+    info = bundle.manifest["metrics"]["ranker_validation"]
+    assert info["val_rmse"] <= info["val_rmse_bias_model"] + 1e-9  # the rating head never loses to its bias model
 
 
 def test_ml100k_trains_evaluates_and_serves(ml100k_bundle):

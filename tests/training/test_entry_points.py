@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
-ENTRY_POINTS = ("training.train", "training.peers", "training.evaluate", "training.data")
+ENTRY_POINTS = ("training.train", "training.tune", "training.peers", "training.evaluate", "training.data")
 # each starts threads that allocate (pyarrow's pool) or big ones of its own; once one has, glibc's arena count is fixed
 THREADED = ("numpy", "pandas", "pyarrow", "tensorflow", "keras")
 

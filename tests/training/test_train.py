@@ -113,12 +113,12 @@ def test_cli_popularity_weight_below_zero_or_not_finite_is_a_clear_error(weight,
 
 def test_cli_popularity_weight_reaches_the_config():
     assert train_cli.parse_args(["--popularity-weight", "0"])[1].popularity.weight == 0.0
-    assert train_cli.parse_args([])[1].popularity == TrainConfig().popularity
+    assert train_cli.parse_args(["--settings", "none"])[1].popularity == TrainConfig().popularity
 
 
 def test_cli_transition_weight_reaches_the_config():
     assert train_cli.parse_args(["--transition-weight", "0"])[1].transitions.weight == 0.0
-    assert train_cli.parse_args([])[1].transitions == TrainConfig().transitions
+    assert train_cli.parse_args(["--settings", "none"])[1].transitions == TrainConfig().transitions
 
 
 @pytest.mark.parametrize("weight", ["-0.1", "1.5"])

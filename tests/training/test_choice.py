@@ -1,0 +1,51 @@
+"""The choice pass: models fitted on the fit part only, the mix chosen on the validation period, never the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from movierec.data.split import chronological_split
+from tests.conftest import small_config
+from training.choice import MIX_RANGES, FIGURES, choice_pass, objective
+
+
+@pytest.fixture(scope="module")
+def chosen(synthetic_data):
+    split = chronological_split(synthetic_data.ratings)
+    cfg = small_config()
+    seen: dict = {}
+
+    def record_towers(space, towers, vectors):
+        seen["cutoff"] = space.cutoff_timestamp
+
+    new_cfg, record = choice_pass(cfg, synthetic_data, split.train, synthetic_data.users, {}, 0, 6, record_towers)
+    return split, cfg, new_cfg, record, seen
+
+
+def test_the_choice_pass_fits_on_the_fit_part_and_judges_on_the_validation_period(chosen):
+    split, cfg, _, record, seen = chosen
+    is_val = cfg.validation.mask(split.train)
+    fit, validation = split.train.loc[~is_val], split.train.loc[is_val]
+    assert seen["cutoff"] == fit["timestamp"].max() < validation["timestamp"].min()  # no validation rating fitted
+    assert record["fit_ratings"] == len(fit) and record["validation_ratings"] == len(validation)
+    assert validation["timestamp"].max() < split.test["timestamp"].min()  # and the test split is never reached
+
+
+def test_the_mix_is_the_best_trial_within_its_ranges_and_never_below_the_start(chosen):
+    _, cfg, new_cfg, record, _ = chosen
+    assert set(record["mix"]) == set(MIX_RANGES)
+    for key, value in record["mix"].items():
+        low, high = MIX_RANGES[key]
+        assert low <= value <= high
+    assert new_cfg.transitions.weight == record["mix"]["transitions.weight"]
+    assert new_cfg.sequence.weight == record["mix"]["sequence.weight"]
+    assert record["start_mix"]["transitions.weight"] == cfg.transitions.weight
+    assert set(record["figures"]) == set(FIGURES)
+    assert all(0.0 <= value <= 1.0 for value in record["figures"].values())
+    assert record["objective"] == objective(record["figures"]) >= objective(record["start_figures"])
+
+
+def test_objective_is_the_geometric_mean_of_the_four_figures():
+    figures = dict(zip(FIGURES, (0.4, 0.1, 0.2, 0.05), strict=True))
+    assert objective(figures) == pytest.approx(np.prod(list(figures.values())) ** 0.25)

@@ -1,0 +1,260 @@
+"""Scoring-only choices on the validation period: the candidate sources' mix, chosen by Optuna in seconds.
+
+The models are fitted on the fit part (the training period before its validation period); each candidate mix is
+scored through the core's own Scorer (movierec.scoring) on the validation period's users (the static protocol: their
+fit-part history, every validation movie relevant, and the liked ones) and on a sample of its ratings (the streaming
+protocol: each forecast from everything its user rated before it). What each query costs once (tower vectors, the
+rating head's predictions for the whole catalogue) is computed once; a mix then costs a matrix product and a top-K.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.split import Split
+from movierec.evaluation.metrics import ndcg_at_k, recall_per_user
+from movierec.evaluation.streaming import (
+    build_timeline,
+    event_histories,
+    event_inputs,
+    excluded_rows,
+    sample_events,
+)
+from movierec.models.export import to_onnx
+from movierec.models.ranking import inference_ranker
+from movierec.models.runtime import OnnxModel
+from movierec.recommender.ranker import Ranker
+from movierec.retrievers.history import HistoryBatch
+from movierec.retrievers.source import Queries
+from movierec.retrievers.topk import top_k_rows
+from movierec.retrievers.transitions import TransitionRetriever
+from movierec.scoring import ScoringConfig, build_scorer
+from training.fit import compile_model, movie_vectors
+
+# the mix searched: each weight's range (the TrainConfig key it sets)
+MIX_RANGES = {
+    "sequence.weight": (0.0, 0.6),
+    "sequence.live_weight": (0.0, 1.0),
+    "transitions.weight": (0.0, 16.0),
+    "popularity.weight": (0.0, 0.3),
+}
+FIGURES = ("recall@200", "ndcg@10", "liked_ndcg@10", "streaming_hr@10")
+
+
+def objective(figures: dict) -> float:
+    """One number to maximise: the geometric mean of the static Recall@200, NDCG@10 (every validation movie
+    relevant), liked NDCG@10 and the streaming HR@10, so a relative gain counts the same on each."""
+    values = [max(figures[name], 1e-9) for name in FIGURES]
+    return float(math.exp(sum(math.log(v) for v in values) / len(values)))
+
+
+@dataclass
+class _Queries:
+    pooled: np.ndarray  # (n, d_p) pooled user unit vectors
+    sequence: np.ndarray | None  # (n, d_q) sequence-branch user unit vectors
+    histories: HistoryBatch
+    live: np.ndarray
+    excluded: np.ndarray  # (n, catalogue) movies rated before
+    predicted: np.ndarray  # (n, catalogue) the rating head's prediction
+
+
+class ScoringChoice:
+    """The validation period's queries, precomputed from models fitted on the fit part (training.stages.Fitted)."""
+
+    def __init__(self, models, cfg, fit: pd.DataFrame, validation: pd.DataFrame, description, sample: int = 1500):
+        space = models.space
+        self.space, self.fit, self.cfg, self.k = space, fit, cfg, min(cfg.retrieve_k, space.n_catalog)
+        self.base = models.scoring
+        self.pooled_width = models.scoring.pooled_width
+        self.trained_weight = cfg.sequence.weight if models.sequence is not None else 0.0
+        self.movie_pooled, self.movie_sequence = self._sides(models.vectors)
+        self.transitions = TransitionRetriever(**cfg.transitions.retriever_settings()).index(fit, space)
+        user_fn = compile_model(models.retrieval.user_tower)
+        ranker = Ranker(
+            OnnxModel(to_onnx(inference_ranker(models.trained_ranker)), "ranking_model.onnx", 2),
+            space,
+            movie_vectors(models.pooled.movie_tower, space),
+        )
+        rng = np.random.default_rng(cfg.seed)
+        every = np.arange(space.n_catalog)
+
+        def queries(inputs: dict, histories: HistoryBatch, live: np.ndarray, excluded: np.ndarray) -> _Queries:
+            pooled, sequence = self._sides(user_fn(inputs).numpy())
+            predicted = np.stack(
+                [
+                    ranker.predict_candidates(
+                        {key: value[i : i + 1] for key, value in inputs.items()}, pooled[i : i + 1], every[None, :]
+                    )[0]
+                    for i in range(len(pooled))
+                ]
+            )
+            return _Queries(pooled, sequence, histories, live, excluded, predicted)
+
+        # static: validation users (a seeded sample), from their fit-part history
+        users = np.unique(validation["user_id"].to_numpy())
+        users = np.sort(rng.choice(users, size=min(sample, len(users)), replace=False))
+        rows = space.catalog_rows(validation["movie_id"].to_numpy())
+        owner = np.searchsorted(users, validation["user_id"].to_numpy())
+        mine = (owner < len(users)) & (users[np.minimum(owner, len(users) - 1)] == validation["user_id"].to_numpy())
+        liked = validation["rating"].to_numpy() >= description.liked_threshold
+        self.relevant = [set() for _ in users]
+        self.liked = [set() for _ in users]
+        for o, r, good in zip(owner[mine], rows[mine], liked[mine], strict=True):
+            self.relevant[o].add(int(r))
+            if good:
+                self.liked[o].add(int(r))
+        seen = fit.loc[fit["user_id"].isin(users)]
+        excluded = np.zeros((len(users), space.n_catalog), bool)
+        excluded[
+            np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
+        ] = 1
+        self.static = queries(
+            space.user_inputs(users), HistoryBatch.empty(len(users)), np.zeros(len(users), bool), excluded
+        )
+        # streaming: a seeded sample of validation ratings, each from everything its user rated before it
+        timeline = build_timeline(space, Split(fit, validation, int(fit["timestamp"].max())))
+        events, _ = sample_events(timeline.n_events, sample, cfg.seed)
+        inputs = event_inputs(space, timeline, space.user_inputs(timeline.users), events)
+        self.targets = timeline.target_row[events]
+        self.stream = queries(
+            inputs, event_histories(timeline, events), timeline.live(events), excluded_rows(timeline, events)
+        )
+
+    def _sides(self, joined: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The pooled and sequence unit vectors inside served vectors joined at the trained weight."""
+        if self.trained_weight == 0:
+            return joined, None
+        pooled = joined[:, : self.pooled_width] / math.sqrt(1.0 - self.trained_weight)
+        return pooled, joined[:, self.pooled_width :] / math.sqrt(self.trained_weight)
+
+    def config(self, mix: dict) -> ScoringConfig:
+        """The ScoringConfig of a mix (TrainConfig keys; those left out keep the fitted models' values)."""
+        weight = mix.get("sequence.weight", self.base.sequence_weight) if self.trained_weight else 0.0
+        return ScoringConfig(
+            pooled_width=self.pooled_width if weight else self.movie_pooled.shape[1],
+            temperature=self.base.temperature,
+            like_slope=self.base.like_slope,
+            like_intercept=self.base.like_intercept,
+            sequence_weight=weight,
+            live_weight=mix.get("sequence.live_weight", self.base.live_weight) if weight else 0.0,
+            transition_weight=mix.get("transitions.weight", self.base.transition_weight),
+            popularity_weight=mix.get("popularity.weight", self.base.popularity_weight),
+        )
+
+    def _joined(self, pooled: np.ndarray, sequence: np.ndarray | None, weight: float) -> np.ndarray:
+        if not weight:
+            return pooled
+        return np.hstack([pooled * math.sqrt(1.0 - weight), sequence * math.sqrt(weight)]).astype(np.float32)
+
+    def _lists(self, scorer, q: _Queries, weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """(candidates (n, k), final list (n, 10)) of each query, as the two-stage recommend orders them."""
+        vectors = self._joined(q.pooled, q.sequence, weight)
+        scores = scorer.retrieval_scores(Queries(q.histories, vectors, q.live))
+        scores = np.where(q.excluded, -np.inf, scores).astype(np.float32)
+        candidates = top_k_rows(scores, self.k)
+        final = scorer.final_scores(scores, candidates, np.take_along_axis(q.predicted, candidates, axis=1))
+        order = top_k_rows(final, min(self.cfg.final_k, self.k))
+        return candidates, np.take_along_axis(candidates, order, axis=1)
+
+    def figures(self, mix: dict) -> dict:
+        """The four validation figures of a mix."""
+        config = self.config(mix)
+        weight = config.sequence_weight
+        movies = self._joined(self.movie_pooled, self.movie_sequence, weight)
+        peers = {TransitionRetriever.name: self.transitions}
+        scorer = build_scorer(config, movies, self.space, self.fit, peers)
+        candidates, final = self._lists(scorer, self.static, weight)
+        has_liked = np.array([len(s) > 0 for s in self.liked])
+        _, stream_final = self._lists(scorer, self.stream, weight)
+        return {
+            "recall@200": float(recall_per_user(candidates, self.relevant, self.k).mean()),
+            "ndcg@10": float(ndcg_at_k(final, self.relevant, self.cfg.final_k).mean()),
+            "liked_ndcg@10": float(ndcg_at_k(final[has_liked], [s for s in self.liked if s], self.cfg.final_k).mean()),
+            "streaming_hr@10": float((stream_final == self.targets[:, None]).any(axis=1).mean()),
+        }
+
+    def choose(self, trials: int, seed: int, start: dict) -> tuple[dict, dict, dict]:
+        """(best mix, its figures, the starting mix's figures) after `trials` Optuna TPE trials (seeded), the first
+        being `start` (the current settings)."""
+        import optuna
+
+        ranges = {key: value for key, value in MIX_RANGES.items() if self.trained_weight or "sequence" not in key}
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 3, 1)))
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.enqueue_trial({key: start[key] for key in ranges})
+        found: dict[int, dict] = {}
+
+        def score(trial) -> float:
+            mix = {key: trial.suggest_float(key, low, high) for key, (low, high) in ranges.items()}
+            found[trial.number] = self.figures(mix)
+            return objective(found[trial.number])
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study.optimize(score, n_trials=trials)
+        best = study.best_trial
+        return dict(best.params), found[best.number], found[0]
+
+
+def tower_recall(space, towers, vectors, fit: pd.DataFrame, validation: pd.DataFrame, k: int, sample: int, seed: int):
+    """Static Recall@k of the served towers' order alone on a seeded sample of validation users (cheap: how a
+    tuning trial is judged before its rating head is fitted)."""
+    users = np.unique(validation["user_id"].to_numpy())
+    users = np.sort(np.random.default_rng(seed).choice(users, size=min(sample, len(users)), replace=False))
+    scores = compile_model(towers.user_tower)(space.user_inputs(users)).numpy() @ vectors.T
+    seen = fit.loc[fit["user_id"].isin(users)]
+    scores[
+        np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
+    ] = -np.inf
+    mine = validation.loc[validation["user_id"].isin(users)]
+    relevant = [set() for _ in users]
+    for owner, row in zip(
+        np.searchsorted(users, mine["user_id"].to_numpy()), space.catalog_rows(mine["movie_id"].to_numpy()), strict=True
+    ):
+        relevant[owner].add(int(row))
+    k = min(k, space.n_catalog)
+    return float(recall_per_user(top_k_rows(scores, k), relevant, k).mean())
+
+
+def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: int, trials: int, on_towers=None):
+    """(cfg with the chosen mix, record): every model fitted on the training period's fit part, then the candidate
+    sources' mix chosen on its validation period (ScoringChoice, `trials` Optuna trials from cfg's own mix)."""
+    from training.settings import apply, settable
+    from training.stages import fit_models, stage
+
+    is_val = cfg.validation.mask(train)
+    fit, validation = train.loc[~is_val], train.loc[is_val]
+    print(
+        f"choice pass: fitted on {len(fit):,} ratings, judged on the validation period's {len(validation):,} "
+        f"ratings of {validation['user_id'].nunique():,} users"
+    )
+    models = fit_models(cfg, data, fit, users, timings, verbose, on_towers=on_towers)
+    with stage("choice of the mix", timings):
+        choice = ScoringChoice(models, cfg, fit, validation, data.description)
+        current = settable(cfg)
+        mix, figures, start = choice.choose(trials, cfg.seed, current)
+        chosen = apply(cfg, mix, "the choice pass")
+        print(
+            "mix chosen on the validation period: "
+            + ", ".join(f"{key} {value:.4g}" for key, value in mix.items())
+            + f"; objective {objective(figures):.4f} (from {objective(start):.4f} with "
+            + ", ".join(f"{key} {current[key]:.4g}" for key in mix)
+            + ")"
+        )
+    record = {
+        "mix": mix,
+        "figures": figures,
+        "objective": objective(figures),
+        "start_mix": {key: current[key] for key in mix},
+        "start_figures": start,
+        "start_objective": objective(start),
+        "trials": trials,
+        "fit_ratings": int(len(fit)),
+        "validation_ratings": int(len(validation)),
+        "validation_users": int(validation["user_id"].nunique()),
+        "rating_head": models.ranking_info,
+    }
+    return chosen, record

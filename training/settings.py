@@ -156,3 +156,28 @@ def write(path: Path, dataset: str, settings: dict, chosen: dict) -> Path:
         out.write(text + "\n")
     os.replace(out.name, path)
     return path
+
+
+# Built-in epochs are for a training period of this many ratings (ML-1M's); a smaller one takes more epochs, up to
+# MAX_EPOCH_FACTOR times as many and never more than the tuning's own ranges (training.tune)
+REFERENCE_RATINGS = 800_000
+MAX_EPOCH_FACTOR = 4.0
+MAX_EPOCHS = {"retrieval": 8, "sequence": 10}
+
+
+def scaled_to_size(cfg: TrainConfig, n_ratings: int) -> tuple[TrainConfig, str]:
+    """(cfg with the towers' epochs scaled to a training period of n_ratings, one line saying so): a dataset without
+    a settings file then takes about as many optimisation steps as the built-in epochs take on ML-1M."""
+    factor = min(max(REFERENCE_RATINGS / max(n_ratings, 1), 1.0), MAX_EPOCH_FACTOR)
+    epochs = {}
+    for name, cap in MAX_EPOCHS.items():
+        built_in = getattr(cfg, name).epochs
+        epochs[name] = min(max(round(built_in * factor), built_in), max(cap, built_in))
+    scaled = dataclasses.replace(
+        cfg, **{name: dataclasses.replace(getattr(cfg, name), epochs=value) for name, value in epochs.items()}
+    )
+    note = (
+        f"epochs scaled to {n_ratings:,} training ratings (x{factor:.2g}): retrieval {epochs['retrieval']}, "
+        f"sequence {epochs['sequence']}"
+    )
+    return scaled, note

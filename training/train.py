@@ -61,7 +61,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
     parser.add_argument("--output", type=Path, default=ARTIFACTS_DIR, help="artifacts folder (default: artifacts/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--retrieval-epochs", type=int, default=defaults.retrieval.epochs)
+    parser.add_argument(
+        "--retrieval-epochs",
+        type=int,
+        default=None,
+        help=f"default: the settings file's, else {defaults.retrieval.epochs} scaled to the dataset's size",
+    )
     parser.add_argument("--ranking-epochs", type=int, default=defaults.ranking.epochs)
     parser.add_argument("--retrieval-batch-size", type=int, default=defaults.retrieval.batch_size)
     parser.add_argument("--ranking-batch-size", type=int, default=defaults.ranking.batch_size)
@@ -86,7 +91,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         default=defaults.sequence.live_weight,
         help="the sequence branch's weight for users with ratings given after the training cut-off, in [0, 1]",
     )
-    parser.add_argument("--sequence-epochs", type=int, default=defaults.sequence.epochs)
+    parser.add_argument(
+        "--sequence-epochs",
+        type=int,
+        default=None,
+        help=f"default: the settings file's, else {defaults.sequence.epochs} scaled to the dataset's size",
+    )
     parser.add_argument(
         "--transition-weight",
         type=float,
@@ -141,6 +151,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         parser.error(f"--transition-weight must be a number at least 0, got {args.transition_weight}")
     if not 0.0 <= args.popularity_weight < float("inf"):
         parser.error(f"--popularity-weight must be a number at least 0, got {args.popularity_weight}")
+    for name in ("retrieval_epochs", "sequence_epochs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    # without a settings file, epochs not given here are scaled to the dataset's size (training.settings)
+    args.size_scaled = settings is None and args.retrieval_epochs is None and args.sequence_epochs is None
     if args.choice_trials < 0:
         parser.error(f"--choice-trials must be at least 0, got {args.choice_trials}")
     if not 0.0 <= args.holdout < 1.0:
@@ -159,7 +174,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         history_length=args.history_length,
         retrieval=dataclasses.replace(
             defaults.retrieval,
-            epochs=args.retrieval_epochs,
+            epochs=args.retrieval_epochs or defaults.retrieval.epochs,
             batch_size=args.retrieval_batch_size,
             user_id_dim=args.embedding_dim,
             movie_id_dim=args.embedding_dim,
@@ -170,7 +185,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
             defaults.sequence,
             weight=args.sequence_weight,
             live_weight=args.live_weight,
-            epochs=args.sequence_epochs,
+            epochs=args.sequence_epochs or defaults.sequence.epochs,
         ),
         transitions=dataclasses.replace(defaults.transitions, weight=args.transition_weight),
         popularity=dataclasses.replace(defaults.popularity, weight=args.popularity_weight),
@@ -191,12 +206,14 @@ def run(
     dataset: str | None = None,
     settings=None,
     choice_trials: int = 0,
+    size_scaled: bool = False,
 ) -> Path:
     """The whole job; returns the exported bundle folder. live: movierec.data.live.LiveData to fold in (None: none);
     dataset: a name of movierec.datasets.registry.ADAPTERS (None: its DEFAULT_DATASET); settings: the
     training.settings.SettingsFile cfg started from (None: the built-in defaults), recorded in the manifest;
     choice_trials: above 0, a choice pass (training.choice) first chooses the candidate sources' mix on the validation
-    period with that many trials."""
+    period with that many trials; size_scaled: the towers' epochs scaled to the training period's size first
+    (training.settings.scaled_to_size)."""
     import keras
 
     from movierec.artifacts import save_bundle
@@ -214,6 +231,7 @@ def run(
     from movierec.recommender import Recommender
     from movierec.retrievers import RETRIEVERS
     from training.fit import served_ranker
+    from training.settings import scaled_to_size
 
     keras.utils.set_random_seed(cfg.seed)
     timings: dict[str, float] = {}
@@ -231,6 +249,10 @@ def run(
         folded = fold_in(split, data.users, data.movies, live or LiveData.empty())
         split, users = folded.split, folded.users  # the archive's test split is unchanged
         print(describe(folded.summary))
+    if size_scaled:
+        cfg, note = scaled_to_size(cfg, len(split.train))
+        chosen["how"] += f"; {note}"
+        print(note)
     if choice_trials > 0:
         from training.choice import choice_pass
 
@@ -388,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             dataset=args.dataset,
             settings=args.settings_file,
             choice_trials=args.choice_trials if args.settings_file is None else 0,
+            size_scaled=args.size_scaled,
         )
     except MovieRecError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -76,8 +76,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=None, help="at most this many trials in this run (default: any)")
     parser.add_argument("--mix-trials", type=int, default=60, help="trials of each trial's mix choice (default 60)")
     parser.add_argument("--seed", type=int, default=TrainConfig().seed)
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="tune on the training period of `make holdout --holdout FRACTION` (its first part), so that make holdout "
+        "can check the choice on a period the study never saw; default 0: the whole training period",
+    )
     parser.add_argument("--output", type=Path, default=None, help="study folder (default ARTIFACTS_DIR/tune/<dataset>)")
-    parser.add_argument("--settings-out", type=Path, default=None, help="default training/tuned/<dataset>.json")
+    parser.add_argument(
+        "--settings-out",
+        type=Path,
+        default=None,
+        help="default training/tuned/<dataset>.json (with --holdout: <dataset>.json in the study folder)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     args = parser.parse_args(argv)
@@ -85,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--budget must be a number of minutes above 0, got {args.budget}")
     if args.trials is not None and args.trials < 1:
         parser.error(f"--trials must be at least 1, got {args.trials}")
+    if not 0.0 <= args.holdout < 1.0:
+        parser.error(f"--holdout must be at least 0 and below 1, got {args.holdout}")
     if args.mix_trials < 1:
         parser.error(f"--mix-trials must be at least 1, got {args.mix_trials}")
     return args
@@ -103,7 +118,8 @@ def tune(args: argparse.Namespace) -> Path:
 
     cfg = dataclasses.replace(TrainConfig(), seed=args.seed)
     data = prepare_dataset(args.archive, *data_dirs(args.data_dir), dataset=args.dataset)
-    train = evaluation_split(data.ratings, cfg.test_fraction).train  # the training period; the test split is unread
+    # the training period (of make holdout's split with --holdout); the test split is never read
+    train = evaluation_split(data.ratings, cfg.test_fraction, args.holdout).train
     is_val = cfg.validation.mask(train)
     fit, validation = train.loc[~is_val], train.loc[is_val]
     print(
@@ -111,10 +127,11 @@ def tune(args: argparse.Namespace) -> Path:
         f"the validation period's {len(validation):,} ({validation['user_id'].nunique():,} users)",
         flush=True,
     )
-    folder = args.output or ARTIFACTS_DIR / "tune" / args.dataset
+    name = args.dataset if not args.holdout else f"{args.dataset}-holdout-{args.holdout:g}"
+    folder = args.output or ARTIFACTS_DIR / "tune" / name
     folder.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
-        study_name=args.dataset,
+        study_name=name,
         storage=f"sqlite:///{folder / 'study.db'}",
         load_if_exists=True,
         direction="maximize",
@@ -151,9 +168,10 @@ def tune(args: argparse.Namespace) -> Path:
         elapsed = time.perf_counter() - started
         if durations and elapsed + sum(durations) / len(durations) > args.budget * 60:
             study.stop()
-        best = study.best_trial if any(t.value is not None for t in study.trials) else None
+        finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = study.best_trial if finished else None
         state = trial.state.name.lower()
-        value = "" if trial.value is None else f" objective {trial.value:.4f}"
+        value = f" objective {trial.value:.4f}" if trial.state == optuna.trial.TrialState.COMPLETE else ""
         print(
             f"--- trial {trial.number} {state}{value}; best so far: "
             + ("none" if best is None else f"trial {best.number}, {best.value:.4f}")
@@ -171,7 +189,7 @@ def tune(args: argparse.Namespace) -> Path:
         show_progress_bar=True,
         gc_after_trial=True,
     )
-    complete = [t for t in study.trials if t.value is not None]
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         raise SystemExit("error: no trial finished within the budget; raise --budget")
     best = study.best_trial
@@ -194,9 +212,12 @@ def tune(args: argparse.Namespace) -> Path:
         "start_figures": first.user_attrs["figures"],
         "validation_ratings": int(len(validation)),
         "fit_ratings": int(len(fit)),
+        "holdout_fraction": args.holdout,
         "study": str(folder / "study.db"),
     }
-    path = write(args.settings_out or settings_path(args.dataset), args.dataset, settings, chosen)
+    # a held-out study's settings go beside its study (make holdout SETTINGS=...), never over the dataset's own file
+    default = settings_path(args.dataset) if not args.holdout else folder / f"{args.dataset}.json"
+    path = write(args.settings_out or default, args.dataset, settings, chosen)
     print(f"\nbest: trial {best.number}, objective {best.value:.4f} (the built-in settings: {first.value:.4f})")
     print(f"settings: {path}")
     return path

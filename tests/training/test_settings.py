@@ -108,3 +108,23 @@ def test_every_shipped_settings_file_reads_and_applies():
         cfg = apply(TrainConfig(), loaded.settings, str(path))
         assert set(loaded.settings) <= set(settable(cfg))
         assert "by" in loaded.chosen and "figures" in loaded.chosen  # how and on what they were chosen
+
+
+@pytest.mark.parametrize(
+    ("ratings", "retrieval", "sequence"),
+    [(800_000, 2, 5), (5_000_000, 2, 5), (400_000, 4, 10), (80_000, 8, 10)],
+)
+def test_without_a_settings_file_the_towers_epochs_scale_with_the_datasets_size(ratings, retrieval, sequence):
+    from training.settings import scaled_to_size
+
+    cfg, note = scaled_to_size(TrainConfig(), ratings)
+    assert (cfg.retrieval.epochs, cfg.sequence.epochs) == (retrieval, sequence)
+    assert f"{ratings:,} training ratings" in note and cfg.ranking == TrainConfig().ranking
+
+
+def test_explicit_epochs_or_a_settings_file_turn_the_scaling_off(tmp_path):
+    assert train_cli.parse_args(["--settings", "none"])[0].size_scaled
+    assert not train_cli.parse_args(["--settings", "none", "--retrieval-epochs", "3"])[0].size_scaled
+    path = settings_file(tmp_path, {"retrieval.epochs": 3})
+    args, cfg = train_cli.parse_args(["--settings", str(path), "--dataset", "ml-1m"])
+    assert not args.size_scaled and cfg.retrieval.epochs == 3

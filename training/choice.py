@@ -33,7 +33,7 @@ from movierec.retrievers.source import Queries
 from movierec.retrievers.topk import top_k_rows
 from movierec.retrievers.transitions import TransitionRetriever
 from movierec.scoring import ScoringConfig, build_scorer
-from training.fit import compile_model, movie_vectors
+from training.fit import EarlyStopping, compile_model, movie_vectors
 
 # the mix searched: each weight's range (the TrainConfig key it sets)
 MIX_RANGES = {
@@ -199,29 +199,61 @@ class ScoringChoice:
         return dict(best.params), found[best.number], found[0]
 
 
-def tower_recall(space, towers, vectors, fit: pd.DataFrame, validation: pd.DataFrame, k: int, sample: int, seed: int):
-    """Static Recall@k of the served towers' order alone on a seeded sample of validation users (cheap: how a
-    tuning trial is judged before its rating head is fitted)."""
-    users = np.unique(validation["user_id"].to_numpy())
-    users = np.sort(np.random.default_rng(seed).choice(users, size=min(sample, len(users)), replace=False))
-    scores = compile_model(towers.user_tower)(space.user_inputs(users)).numpy() @ vectors.T
-    seen = fit.loc[fit["user_id"].isin(users)]
-    scores[
-        np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
-    ] = -np.inf
-    mine = validation.loc[validation["user_id"].isin(users)]
-    relevant = [set() for _ in users]
-    for owner, row in zip(
-        np.searchsorted(users, mine["user_id"].to_numpy()), space.catalog_rows(mine["movie_id"].to_numpy()), strict=True
-    ):
-        relevant[owner].add(int(row))
-    k = min(k, space.n_catalog)
-    return float(recall_per_user(top_k_rows(scores, k), relevant, k).mean())
+class TowerJudge:
+    """Static Recall@k of a user tower against a movie tower's vectors on a seeded sample of the validation period's
+    users (from their fit-part history): how a choice pass stops the towers' epochs early, and what a tuning trial
+    reports after each epoch (report(kind, epoch, value) may prune it)."""
+
+    STEP = {"retrieval": 0, "sequence": 100}  # a tuning trial's report steps: the sequence branch's come after
+
+    def __init__(self, space, fit, validation, k: int, sample: int, seed: int, report=None, patience: int = 1):
+        users = np.unique(validation["user_id"].to_numpy())
+        users = np.sort(np.random.default_rng(seed).choice(users, size=min(sample, len(users)), replace=False))
+        seen = fit.loc[fit["user_id"].isin(users)]
+        mine = validation.loc[validation["user_id"].isin(users)]
+        self.space, self.k, self.report, self.patience = space, min(k, space.n_catalog), report, patience
+        self.inputs = space.user_inputs(users)
+        self.seen = (
+            np.searchsorted(users, seen["user_id"].to_numpy()),
+            space.catalog_rows(seen["movie_id"].to_numpy()),
+        )
+        self.relevant = [set() for _ in users]
+        for owner, row in zip(
+            np.searchsorted(users, mine["user_id"].to_numpy()),
+            space.catalog_rows(mine["movie_id"].to_numpy()),
+            strict=True,
+        ):
+            self.relevant[owner].add(int(row))
+        self.stoppers: dict[str, EarlyStopping] = {}
+
+    def recall(self, user_tower, movie_tower) -> float:
+        scores = compile_model(user_tower)(self.inputs).numpy() @ movie_vectors(movie_tower, self.space).T
+        scores[self.seen] = -np.inf
+        return float(recall_per_user(top_k_rows(scores, self.k), self.relevant, self.k).mean())
+
+    def stopper(self, kind: str):
+        """fit_retrieval's / fit_sequence's early_stopping: an EarlyStopping on this recall, kept as stoppers[kind]."""
+
+        def make(user_tower, movie_tower) -> EarlyStopping:
+            def report(epoch: int, value: float) -> None:
+                print(f"{kind} epoch {epoch + 1}: validation Recall@{self.k} {value:.4f}", flush=True)
+                if self.report is not None:
+                    self.report(self.STEP[kind] + epoch, value)
+
+            self.stoppers[kind] = EarlyStopping(lambda: self.recall(user_tower, movie_tower), self.patience, report)
+            return self.stoppers[kind]
+
+        return make
+
+    def epochs(self) -> dict[str, int]:
+        """The best epoch of each tower fitted so far."""
+        return {kind: stopper.best_epoch for kind, stopper in self.stoppers.items()}
 
 
-def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: int, trials: int, on_towers=None):
-    """(cfg with the chosen mix, record): every model fitted on the training period's fit part, then the candidate
-    sources' mix chosen on its validation period (ScoringChoice, `trials` Optuna trials from cfg's own mix)."""
+def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: int, trials: int, report=None):
+    """(cfg with the chosen epochs and mix, record): every model fitted on the training period's fit part, the towers
+    stopped early on its validation period (cfg's epochs the most; TowerJudge, whose report a tuning trial passes),
+    then the candidate sources' mix chosen there (ScoringChoice, `trials` Optuna trials from cfg's own mix)."""
     from training.settings import apply, settable
     from training.stages import fit_models, stage
 
@@ -231,12 +263,20 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
         f"choice pass: fitted on {len(fit):,} ratings, judged on the validation period's {len(validation):,} "
         f"ratings of {validation['user_id'].nunique():,} users"
     )
-    models = fit_models(cfg, data, fit, users, timings, verbose, on_towers=on_towers)
+    judges: list[TowerJudge] = []
+
+    def judge(space) -> TowerJudge:
+        judges.append(TowerJudge(space, fit, validation, cfg.retrieve_k, 1500, cfg.seed, report))
+        return judges[-1]
+
+    models = fit_models(cfg, data, fit, users, timings, verbose, judge=judge)
+    epochs = judges[0].epochs()
+    print("epochs chosen on the validation period: " + ", ".join(f"{k} {v}" for k, v in epochs.items()))
     with stage("choice of the mix", timings):
         choice = ScoringChoice(models, cfg, fit, validation, data.description)
         current = settable(cfg)
         mix, figures, start = choice.choose(trials, cfg.seed, current)
-        chosen = apply(cfg, mix, "the choice pass")
+        chosen = apply(cfg, {**mix, **{f"{kind}.epochs": value for kind, value in epochs.items()}}, "the choice pass")
         print(
             "mix chosen on the validation period: "
             + ", ".join(f"{key} {value:.4g}" for key, value in mix.items())
@@ -245,6 +285,8 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
             + ")"
         )
     record = {
+        "epochs": epochs,
+        "tower_recall": {kind: stopper.values for kind, stopper in judges[0].stoppers.items()},
         "mix": mix,
         "figures": figures,
         "objective": objective(figures),

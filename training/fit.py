@@ -35,7 +35,8 @@ from training.memory import keep_freed_memory_callback
 
 
 def compile_model(model):
-    """A tf.function over model(inputs, training=False) with a batch-agnostic signature (fast batch inference)."""
+    """A tf.function over model(inputs, training=False) with a batch-agnostic signature (fast batch inference); a
+    history input narrower than the feature space's is given its latest slots (slot 0 is the most recent)."""
     import tensorflow as tf
 
     spec = {
@@ -43,10 +44,43 @@ def compile_model(model):
         for name, tensor in model.input.items()
     }
     function = tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec])
-    return lambda inputs: function({name: inputs[name] for name in spec})  # inputs may hold more than it reads
+    widths = {name: tensor.shape[1] if len(tensor.shape) > 1 else None for name, tensor in model.input.items()}
+
+    def fit_width(name: str, value):
+        return value[:, : widths[name]] if widths[name] is not None and value.shape[1] > widths[name] else value
+
+    return lambda inputs: function({name: fit_width(name, inputs[name]) for name in spec})  # may hold more
 
 
-def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1) -> RetrievalModel:
+class EarlyStopping(keras.callbacks.Callback):
+    """Stops training after `patience` epochs without a gain in a validation figure judged after each epoch (higher
+    is better), then restores the best epoch's weights; best_epoch is its 1-based number."""
+
+    def __init__(self, judge, patience: int = 1, report=None):
+        super().__init__()
+        self.judge, self.patience, self.report = judge, patience, report
+        self.best, self.best_epoch, self.best_weights, self.values = -np.inf, 0, None, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float(self.judge())
+        self.values.append(value)
+        if value > self.best:
+            self.best, self.best_epoch, self.best_weights = value, epoch + 1, self.model.get_weights()
+        elif epoch + 1 - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+        if self.report is not None:
+            self.report(epoch, value)  # may stop the whole run (a pruned tuning trial)
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def fit_retrieval(
+    space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1, early_stopping=None
+) -> RetrievalModel:
+    """The pooled two-tower model. early_stopping: given (user tower, movie tower), a Keras callback that stops the
+    epochs early (EarlyStopping on a validation period); None: cfg's epochs."""
     rc = cfg.retrieval
     vocab = space.vocab_sizes
     model = RetrievalModel(
@@ -66,7 +100,10 @@ def fit_retrieval(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1
         optimizer=keras.optimizers.Adam(rc.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    model.fit(batches, epochs=rc.epochs, verbose=verbose, callbacks=[keep_freed_memory_callback()])
+    callbacks = [keep_freed_memory_callback()]
+    if early_stopping is not None:
+        callbacks.append(early_stopping(model.user_tower, model.movie_tower))
+    model.fit(batches, epochs=rc.epochs, verbose=verbose, callbacks=callbacks)
     return model
 
 
@@ -77,9 +114,10 @@ class SequenceBranch(NamedTuple):
     user_tower: keras.Model  # the state after the latest rating (what serving runs); shares every layer
 
 
-def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1) -> SequenceBranch:
+def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1, early_stopping=None) -> SequenceBranch:
     """The causal sequence branch: every training rating a target of the ratings its user gave before it, trained
-    sequence to sequence (next rating and a random later one) with a catalogue softmax."""
+    sequence to sequence (next rating and a random later one) with a catalogue softmax. early_stopping: as
+    fit_retrieval's, given the tower that reads the latest state."""
     sc = cfg.sequence
     length = min(sc.history_length, space.history_length)  # the latest slots of the feature space's histories
     vocab = {**space.vocab_sizes, "history_length": length}
@@ -99,7 +137,10 @@ def fit_sequence(space, train: pd.DataFrame, cfg: TrainConfig, verbose: int = 1)
         print(f"{len(windows):,} causal windows of {length} ratings, {int((weights > 0).sum()):,} targets")
     model.compile(optimizer=keras.optimizers.Adam(sc.learning_rate), loss=NextAndLaterLoss(sc.later_weight))
     batches = WindowBatches(inputs, targets, weights, sc.batch_size, cfg.seed)
-    model.fit(batches, epochs=sc.epochs, verbose=verbose, callbacks=[keep_freed_memory_callback()])
+    callbacks = [keep_freed_memory_callback()]
+    if early_stopping is not None:
+        callbacks.append(early_stopping(user_tower, model.movie_tower))
+    model.fit(batches, epochs=sc.epochs, verbose=verbose, callbacks=callbacks)
     return SequenceBranch(model, user_tower)
 
 

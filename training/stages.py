@@ -50,10 +50,10 @@ class Fitted(NamedTuple):
     ranking_info: dict
 
 
-def fit_models(cfg, data, train, users, timings: dict, verbose: int = 1, on_towers=None) -> Fitted:
+def fit_models(cfg, data, train, users, timings: dict, verbose: int = 1, judge=None) -> Fitted:
     """Features, the towers, the sequence branch, the transitions and the rating head, fitted on `train` (the
-    training period, or in a choice pass its fit part); data: movierec.data.prepare's prepared dataset. on_towers:
-    called with (space, served towers, movie vectors) once the towers are fitted (a tuning trial may stop there)."""
+    training period, or in a choice pass its fit part); data: movierec.data.prepare's prepared dataset. judge: given
+    the feature space, a training.choice.TowerJudge that stops each tower's epochs early (None: cfg's epochs)."""
     from movierec.features.space import FeatureSpace
     from movierec.retrievers.transitions import TransitionRetriever
     from movierec.scoring import ScoringConfig
@@ -64,15 +64,20 @@ def fit_models(cfg, data, train, users, timings: dict, verbose: int = 1, on_towe
             train, users, data.movies, cfg.history_length, cfg.recent_days, description=data.description
         )
         print(f"vocabularies: {space.vocab_sizes}")
+    judged = judge(space) if judge is not None else None
+
+    def stopper(kind: str):
+        return None if judged is None else judged.stopper(kind)
+
     with stage("retrieval", timings):
-        pooled = fit_retrieval(space, train, cfg, verbose=verbose)
+        pooled = fit_retrieval(space, train, cfg, verbose=verbose, early_stopping=stopper("retrieval"))
     with stage("sequence retrieval", timings):
-        sequence = fit_sequence(space, train, cfg, verbose=verbose) if cfg.sequence.weight > 0 else None
+        sequence = None
+        if cfg.sequence.weight > 0:
+            sequence = fit_sequence(space, train, cfg, verbose=verbose, early_stopping=stopper("sequence"))
         retrieval = served_towers(pooled, sequence, cfg, space)
         vectors = movie_vectors(retrieval.movie_tower, space)
         print(f"served vectors: {vectors.shape[1]} wide, sequence weight {cfg.sequence.weight}")
-    if on_towers is not None:
-        on_towers(space, retrieval, vectors)
     with stage("transitions", timings):  # the transition term, fitted once: served, evaluated and saved as a peer
         peers: dict = {}
         if cfg.transitions.weight > 0:

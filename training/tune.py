@@ -20,13 +20,14 @@ from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, TrainConfig
 from training.memory import keep_freed_memory
+from training.settings import MAX_EPOCHS
 
 UNITS = {"128-64-32": (128, 64, 32), "256-128-64": (256, 128, 64), "512-256-128": (512, 256, 128)}
 
 
 def suggest(trial, start: TrainConfig) -> dict:
-    """One trial's model settings (training.settings keys): temperature, embedding and history sizes, epochs, the
-    rating head's size, dropout and learning rate."""
+    """One trial's model settings (training.settings keys): temperature, embedding and history sizes, the rating
+    head's size, dropout and learning rate; the towers' epochs are stopped early within each trial."""
     temperature = trial.suggest_float("temperature", 0.02, 0.2, log=True)
     dim = trial.suggest_categorical("embedding_dim", [16, 32, 64])
     units = trial.suggest_categorical("ranking_units", list(UNITS))
@@ -39,8 +40,9 @@ def suggest(trial, start: TrainConfig) -> dict:
         "sequence.user_id_dim": dim,
         "sequence.movie_id_dim": dim,
         "history_length": trial.suggest_categorical("history_length", [50, 100, 200]),
-        "retrieval.epochs": trial.suggest_int("retrieval_epochs", 1, 8),
-        "sequence.epochs": trial.suggest_int("sequence_epochs", 2, 10),
+        # the most epochs: each tower stops early on the validation period (training.choice.TowerJudge)
+        "retrieval.epochs": MAX_EPOCHS["retrieval"],
+        "sequence.epochs": MAX_EPOCHS["sequence"],
         "ranking.units": list(UNITS[units]),
         "ranking.dropouts": [round(dropout * share, 4) for share in (1.0, 2 / 3, 1 / 3)],
         "ranking.learning_rate": trial.suggest_float("ranking_learning_rate", 3e-4, 3e-3, log=True),
@@ -56,8 +58,6 @@ def start_params(cfg: TrainConfig) -> dict:
         "ranking_units": units,
         "ranking_dropout": cfg.ranking.dropouts[0],
         "history_length": cfg.history_length,
-        "retrieval_epochs": cfg.retrieval.epochs,
-        "sequence_epochs": cfg.sequence.epochs,
         "ranking_learning_rate": cfg.ranking.learning_rate,
     }
 
@@ -112,7 +112,7 @@ def tune(args: argparse.Namespace) -> Path:
 
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import evaluation_split
-    from training.choice import choice_pass, tower_recall
+    from training.choice import choice_pass
     from training.settings import apply, settings_path, write
     from training.train import data_dirs
 
@@ -145,15 +145,14 @@ def tune(args: argparse.Namespace) -> Path:
         keras.utils.set_random_seed(args.seed)
         trial_cfg = apply(cfg, suggest(trial, cfg), f"trial {trial.number}")
 
-        def towers_done(space, towers, vectors):
-            recall = tower_recall(space, towers, vectors, fit, validation, cfg.retrieve_k, 1500, args.seed)
-            trial.report(recall, step=0)
-            print(f"trial {trial.number}: towers' validation Recall@200 {recall:.4f}", flush=True)
+        def report(step: int, recall: float) -> None:
+            trial.report(recall, step=step)
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
         verbose = 0 if args.quiet else 1
-        chosen, record = choice_pass(trial_cfg, data, train, data.users, {}, verbose, args.mix_trials, towers_done)
+        chosen, record = choice_pass(trial_cfg, data, train, data.users, {}, verbose, args.mix_trials, report)
+        trial.set_user_attr("epochs", record["epochs"])
         trial.set_user_attr("mix", record["mix"])
         trial.set_user_attr("figures", record["figures"])
         trial.set_user_attr("rating_head", {k: record["rating_head"][k] for k in ("val_rmse", "val_rmse_bias_model")})
@@ -193,7 +192,8 @@ def tune(args: argparse.Namespace) -> Path:
     if not complete:
         raise SystemExit("error: no trial finished within the budget; raise --budget")
     best = study.best_trial
-    settings = {**suggest(optuna.trial.FixedTrial(best.params), cfg), **best.user_attrs["mix"]}
+    epochs = {f"{kind}.epochs": value for kind, value in best.user_attrs["epochs"].items()}
+    settings = {**suggest(optuna.trial.FixedTrial(best.params), cfg), **epochs, **best.user_attrs["mix"]}
     first = complete[0]
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     chosen = {

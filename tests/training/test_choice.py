@@ -12,14 +12,22 @@ from training.choice import MIX_RANGES, FIGURES, choice_pass, objective
 
 @pytest.fixture(scope="module")
 def chosen(synthetic_data):
+    import training.stages as stages
+
     split = chronological_split(synthetic_data.ratings)
     cfg = small_config()
-    seen: dict = {}
+    seen: dict = {"reports": []}
+    real_fit_models = stages.fit_models
 
-    def record_towers(space, towers, vectors):
-        seen["cutoff"] = space.cutoff_timestamp
+    def recording_fit_models(cfg, data, train, *args, **kwargs):
+        seen["fitted"] = set(train.index)
+        return real_fit_models(cfg, data, train, *args, **kwargs)
 
-    new_cfg, record = choice_pass(cfg, synthetic_data, split.train, synthetic_data.users, {}, 0, 6, record_towers)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stages, "fit_models", recording_fit_models)
+        new_cfg, record = choice_pass(
+            cfg, synthetic_data, split.train, synthetic_data.users, {}, 0, 6, lambda *step: seen["reports"].append(step)
+        )
     return split, cfg, new_cfg, record, seen
 
 
@@ -27,7 +35,8 @@ def test_the_choice_pass_fits_on_the_fit_part_and_judges_on_the_validation_perio
     split, cfg, _, record, seen = chosen
     is_val = cfg.validation.mask(split.train)
     fit, validation = split.train.loc[~is_val], split.train.loc[is_val]
-    assert seen["cutoff"] == fit["timestamp"].max() < validation["timestamp"].min()  # no validation rating fitted
+    assert seen["fitted"] == set(fit.index)  # no validation rating fitted
+    assert fit["timestamp"].max() < validation["timestamp"].min()
     assert record["fit_ratings"] == len(fit) and record["validation_ratings"] == len(validation)
     assert validation["timestamp"].max() < split.test["timestamp"].min()  # and the test split is never reached
 
@@ -49,3 +58,17 @@ def test_the_mix_is_the_best_trial_within_its_ranges_and_never_below_the_start(c
 def test_objective_is_the_geometric_mean_of_the_four_figures():
     figures = dict(zip(FIGURES, (0.4, 0.1, 0.2, 0.05), strict=True))
     assert objective(figures) == pytest.approx(np.prod(list(figures.values())) ** 0.25)
+
+
+def test_the_towers_stop_early_on_the_validation_period_and_their_best_epochs_are_kept(chosen):
+    _, cfg, new_cfg, record, seen = chosen
+    for kind in ("retrieval", "sequence"):
+        values = record["tower_recall"][kind]
+        best = record["epochs"][kind]
+        assert 1 <= best <= len(values) <= getattr(cfg, kind).epochs
+        assert values[best - 1] == max(values)
+        assert getattr(new_cfg, kind).epochs == best
+    steps = [step for step, _ in seen["reports"]]
+    assert steps == list(range(len(record["tower_recall"]["retrieval"]))) + [
+        100 + i for i in range(len(record["tower_recall"]["sequence"]))
+    ]

@@ -206,7 +206,7 @@ class TowerJudge:
 
     STEP = {"retrieval": 0, "sequence": 100}  # a tuning trial's report steps: the sequence branch's come after
 
-    def __init__(self, space, fit, validation, k: int, sample: int, seed: int, report=None, patience: int = 1):
+    def __init__(self, space, fit, validation, k: int, sample: int, seed: int, report=None, patience: int = 2):
         users = np.unique(validation["user_id"].to_numpy())
         users = np.sort(np.random.default_rng(seed).choice(users, size=min(sample, len(users)), replace=False))
         seen = fit.loc[fit["user_id"].isin(users)]

@@ -136,7 +136,8 @@ def tune(args: argparse.Namespace) -> Path:
         load_if_exists=True,
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=args.seed, n_startup_trials=5),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+        # a tower's first epochs say little about where it ends: no trial is pruned before its third epoch
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
     )
     if not study.trials:
         study.enqueue_trial(start_params(cfg))  # the built-in settings, measured the same way

@@ -52,6 +52,36 @@ def objective(figures: dict) -> float:
     return float(math.exp(sum(math.log(v) for v in values) / len(values)))
 
 
+@dataclass(frozen=True)
+class ValidationUsers:
+    """A seeded sample of the validation period's users, as the static protocol judges them: what they rated in the
+    fit part (excluded), their validation movies (relevant) and the liked ones, as catalogue rows."""
+
+    users: np.ndarray
+    excluded: np.ndarray  # (users, catalogue) booleans
+    relevant: list[set[int]]
+    liked: list[set[int]]
+
+    @classmethod
+    def sample(cls, space, fit, validation, size: int, seed: int, liked_threshold: float) -> ValidationUsers:
+        users = np.unique(validation["user_id"].to_numpy())
+        users = np.sort(np.random.default_rng(seed).choice(users, size=min(size, len(users)), replace=False))
+        seen = fit.loc[fit["user_id"].isin(users)]
+        excluded = np.zeros((len(users), space.n_catalog), bool)
+        excluded[
+            np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
+        ] = 1
+        mine = validation.loc[validation["user_id"].isin(users)]
+        relevant, liked = [set() for _ in users], [set() for _ in users]
+        owners = np.searchsorted(users, mine["user_id"].to_numpy())
+        rows = space.catalog_rows(mine["movie_id"].to_numpy())
+        for owner, row, good in zip(owners, rows, mine["rating"].to_numpy() >= liked_threshold, strict=True):
+            relevant[owner].add(int(row))
+            if good:
+                liked[owner].add(int(row))
+        return cls(users, excluded, relevant, liked)
+
+
 @dataclass
 class _Queries:
     pooled: np.ndarray  # (n, d_p) pooled user unit vectors
@@ -79,7 +109,6 @@ class ScoringChoice:
             space,
             movie_vectors(models.pooled.movie_tower, space),
         )
-        rng = np.random.default_rng(cfg.seed)
         every = np.arange(space.n_catalog)
 
         def queries(inputs: dict, histories: HistoryBatch, live: np.ndarray, excluded: np.ndarray) -> _Queries:
@@ -95,25 +124,11 @@ class ScoringChoice:
             return _Queries(pooled, sequence, histories, live, excluded, predicted)
 
         # static: validation users (a seeded sample), from their fit-part history
-        users = np.unique(validation["user_id"].to_numpy())
-        users = np.sort(rng.choice(users, size=min(sample, len(users)), replace=False))
-        rows = space.catalog_rows(validation["movie_id"].to_numpy())
-        owner = np.searchsorted(users, validation["user_id"].to_numpy())
-        mine = (owner < len(users)) & (users[np.minimum(owner, len(users) - 1)] == validation["user_id"].to_numpy())
-        liked = validation["rating"].to_numpy() >= description.liked_threshold
-        self.relevant = [set() for _ in users]
-        self.liked = [set() for _ in users]
-        for o, r, good in zip(owner[mine], rows[mine], liked[mine], strict=True):
-            self.relevant[o].add(int(r))
-            if good:
-                self.liked[o].add(int(r))
-        seen = fit.loc[fit["user_id"].isin(users)]
-        excluded = np.zeros((len(users), space.n_catalog), bool)
-        excluded[
-            np.searchsorted(users, seen["user_id"].to_numpy()), space.catalog_rows(seen["movie_id"].to_numpy())
-        ] = 1
+        judged = ValidationUsers.sample(space, fit, validation, sample, cfg.seed, description.liked_threshold)
+        self.relevant, self.liked = judged.relevant, judged.liked
+        n = len(judged.users)
         self.static = queries(
-            space.user_inputs(users), HistoryBatch.empty(len(users)), np.zeros(len(users), bool), excluded
+            space.user_inputs(judged.users), HistoryBatch.empty(n), np.zeros(n, bool), judged.excluded
         )
         # streaming: a seeded sample of validation ratings, each from everything its user rated before it
         timeline = build_timeline(space, Split(fit, validation, int(fit["timestamp"].max())))
@@ -207,29 +222,15 @@ class TowerJudge:
     STEP = {"retrieval": 0, "sequence": 100}  # a tuning trial's report steps: the sequence branch's come after
 
     def __init__(self, space, fit, validation, k: int, sample: int, seed: int, report=None, patience: int = 2):
-        users = np.unique(validation["user_id"].to_numpy())
-        users = np.sort(np.random.default_rng(seed).choice(users, size=min(sample, len(users)), replace=False))
-        seen = fit.loc[fit["user_id"].isin(users)]
-        mine = validation.loc[validation["user_id"].isin(users)]
+        self.judged = ValidationUsers.sample(space, fit, validation, sample, seed, liked_threshold=np.inf)
         self.space, self.k, self.report, self.patience = space, min(k, space.n_catalog), report, patience
-        self.inputs = space.user_inputs(users)
-        self.seen = (
-            np.searchsorted(users, seen["user_id"].to_numpy()),
-            space.catalog_rows(seen["movie_id"].to_numpy()),
-        )
-        self.relevant = [set() for _ in users]
-        for owner, row in zip(
-            np.searchsorted(users, mine["user_id"].to_numpy()),
-            space.catalog_rows(mine["movie_id"].to_numpy()),
-            strict=True,
-        ):
-            self.relevant[owner].add(int(row))
+        self.inputs = space.user_inputs(self.judged.users)
         self.stoppers: dict[str, EarlyStopping] = {}
 
     def recall(self, user_tower, movie_tower) -> float:
         scores = compile_model(user_tower)(self.inputs).numpy() @ movie_vectors(movie_tower, self.space).T
-        scores[self.seen] = -np.inf
-        return float(recall_per_user(top_k_rows(scores, self.k), self.relevant, self.k).mean())
+        scores[self.judged.excluded] = -np.inf
+        return float(recall_per_user(top_k_rows(scores, self.k), self.judged.relevant, self.k).mean())
 
     def stopper(self, kind: str):
         """fit_retrieval's / fit_sequence's early_stopping: an EarlyStopping on this recall, kept as stoppers[kind]."""

@@ -20,14 +20,14 @@ from pathlib import Path
 
 from movierec.config import ARTIFACTS_DIR, TrainConfig
 from training.memory import keep_freed_memory
-from training.settings import MAX_EPOCHS
 
 UNITS = {"128-64-32": (128, 64, 32), "256-128-64": (256, 128, 64), "512-256-128": (512, 256, 128)}
 
 
 def suggest(trial, start: TrainConfig) -> dict:
     """One trial's model settings (training.settings keys): temperature, embedding and history sizes, the rating
-    head's size, dropout and learning rate; the towers' epochs are stopped early within each trial."""
+    head's size, dropout and learning rate. The towers' epochs are stopped early within each trial, at most the
+    built-in ones scaled to the dataset's size (training.settings.scaled_to_size), which bounds make train's time."""
     temperature = trial.suggest_float("temperature", 0.02, 0.2, log=True)
     dim = trial.suggest_categorical("embedding_dim", [16, 32, 64])
     units = trial.suggest_categorical("ranking_units", list(UNITS))
@@ -40,9 +40,6 @@ def suggest(trial, start: TrainConfig) -> dict:
         "sequence.user_id_dim": dim,
         "sequence.movie_id_dim": dim,
         "history_length": trial.suggest_categorical("history_length", [50, 100, 200]),
-        # the most epochs: each tower stops early on the validation period (training.choice.TowerJudge)
-        "retrieval.epochs": MAX_EPOCHS["retrieval"],
-        "sequence.epochs": MAX_EPOCHS["sequence"],
         "ranking.units": list(UNITS[units]),
         "ranking.dropouts": [round(dropout * share, 4) for share in (1.0, 2 / 3, 1 / 3)],
         "ranking.learning_rate": trial.suggest_float("ranking_learning_rate", 3e-4, 3e-3, log=True),
@@ -113,7 +110,7 @@ def tune(args: argparse.Namespace) -> Path:
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import evaluation_split
     from training.choice import choice_pass
-    from training.settings import apply, settings_path, write
+    from training.settings import apply, scaled_to_size, settings_path, write
     from training.train import data_dirs
 
     cfg = dataclasses.replace(TrainConfig(), seed=args.seed)
@@ -122,6 +119,8 @@ def tune(args: argparse.Namespace) -> Path:
     train = evaluation_split(data.ratings, cfg.test_fraction, args.holdout).train
     is_val = cfg.validation.mask(train)
     fit, validation = train.loc[~is_val], train.loc[is_val]
+    cfg, note = scaled_to_size(cfg, len(train))  # the most epochs each trial's towers may take
+    print(note)
     print(
         f"{args.dataset}: tuning on the training period's {len(train):,} ratings: fitted on {len(fit):,}, judged on "
         f"the validation period's {len(validation):,} ({validation['user_id'].nunique():,} users)",

@@ -23,6 +23,7 @@ from movierec.evaluation.streaming import (
     event_inputs,
     excluded_rows,
     sample_events,
+    target_ranks,
 )
 from movierec.models.export import to_onnx
 from movierec.models.ranking import inference_ranker
@@ -215,9 +216,11 @@ class ScoringChoice:
 
 
 class TowerJudge:
-    """Static Recall@k of a user tower against a movie tower's vectors on a seeded sample of the validation period's
-    users (from their fit-part history): how a choice pass stops the towers' epochs early, and what a tuning trial
-    reports after each epoch (report(kind, epoch, value) may prune it)."""
+    """How a choice pass stops the towers' epochs early, each on the protocol it serves: the pooled towers by their
+    static Recall@k on a seeded sample of the validation period's users (from their fit-part history), the sequence
+    branch (which weighs most for users rating right now) by its streaming HR@10 on a seeded sample of the
+    validation period's ratings (each from everything its user rated before it). A tuning trial's report(step,
+    value) hears every epoch's figure and may prune it."""
 
     STEP = {"retrieval": 0, "sequence": 100}  # a tuning trial's report steps: the sequence branch's come after
 
@@ -225,23 +228,37 @@ class TowerJudge:
         self.judged = ValidationUsers.sample(space, fit, validation, sample, seed, liked_threshold=np.inf)
         self.space, self.k, self.report, self.patience = space, min(k, space.n_catalog), report, patience
         self.inputs = space.user_inputs(self.judged.users)
+        timeline = build_timeline(space, Split(fit, validation, int(fit["timestamp"].max())))
+        events, _ = sample_events(timeline.n_events, 2 * sample, seed)
+        self.event_inputs = event_inputs(space, timeline, space.user_inputs(timeline.users), events)
+        self.event_excluded = excluded_rows(timeline, events)
+        self.targets = timeline.target_row[events]
         self.stoppers: dict[str, EarlyStopping] = {}
 
     def recall(self, user_tower, movie_tower) -> float:
+        """Static Recall@k of the towers' order."""
         scores = compile_model(user_tower)(self.inputs).numpy() @ movie_vectors(movie_tower, self.space).T
         scores[self.judged.excluded] = -np.inf
         return float(recall_per_user(top_k_rows(scores, self.k), self.judged.relevant, self.k).mean())
 
+    def hit_rate(self, user_tower, movie_tower, k: int = 10) -> float:
+        """Streaming HR@k of the towers' order."""
+        scores = compile_model(user_tower)(self.event_inputs).numpy() @ movie_vectors(movie_tower, self.space).T
+        return float(np.mean(target_ranks(scores, self.targets, self.event_excluded) < k))
+
     def stopper(self, kind: str):
-        """fit_retrieval's / fit_sequence's early_stopping: an EarlyStopping on this recall, kept as stoppers[kind]."""
+        """fit_retrieval's / fit_sequence's early_stopping: an EarlyStopping on the kind's figure, kept as
+        stoppers[kind]."""
+        figure = self.recall if kind == "retrieval" else self.hit_rate
+        name = f"static Recall@{self.k}" if kind == "retrieval" else "streaming HR@10"
 
         def make(user_tower, movie_tower) -> EarlyStopping:
             def report(epoch: int, value: float) -> None:
-                print(f"{kind} epoch {epoch + 1}: validation Recall@{self.k} {value:.4f}", flush=True)
+                print(f"{kind} epoch {epoch + 1}: validation {name} {value:.4f}", flush=True)
                 if self.report is not None:
                     self.report(self.STEP[kind] + epoch, value)
 
-            self.stoppers[kind] = EarlyStopping(lambda: self.recall(user_tower, movie_tower), self.patience, report)
+            self.stoppers[kind] = EarlyStopping(lambda: figure(user_tower, movie_tower), self.patience, report)
             return self.stoppers[kind]
 
         return make
@@ -287,7 +304,7 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
         )
     record = {
         "epochs": epochs,
-        "tower_recall": {kind: stopper.values for kind, stopper in judges[0].stoppers.items()},
+        "tower_validation": {kind: stopper.values for kind, stopper in judges[0].stoppers.items()},
         "mix": mix,
         "figures": figures,
         "objective": objective(figures),

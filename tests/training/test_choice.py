@@ -7,7 +7,7 @@ import pytest
 
 from movierec.data.split import chronological_split
 from tests.conftest import small_config
-from training.choice import MIX_RANGES, FIGURES, choice_pass, objective
+from training.choice import FIGURES, MIX_RANGES, choice_pass, objective
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +63,12 @@ def test_objective_is_the_geometric_mean_of_the_four_figures():
 def test_the_towers_stop_early_on_the_validation_period_and_their_best_epochs_are_kept(chosen):
     _, cfg, new_cfg, record, seen = chosen
     for kind in ("retrieval", "sequence"):
-        values = record["tower_recall"][kind]
+        values = record["tower_validation"][kind]
         best = record["epochs"][kind]
         assert 1 <= best <= len(values) <= getattr(cfg, kind).epochs
         assert values[best - 1] == max(values)
         assert getattr(new_cfg, kind).epochs == best
     steps = [step for step, _ in seen["reports"]]
-    assert steps == list(range(len(record["tower_recall"]["retrieval"]))) + [
-        100 + i for i in range(len(record["tower_recall"]["sequence"]))
+    assert steps == list(range(len(record["tower_validation"]["retrieval"]))) + [
+        100 + i for i in range(len(record["tower_validation"]["sequence"]))
     ]

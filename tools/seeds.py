@@ -24,12 +24,16 @@ HEADLINES = (
     ("streaming retrieval HR@10, all events", ("streaming", "all_events", "retrieval", "hr@10")),
     ("streaming retrieval NDCG@10, all events", ("streaming", "all_events", "retrieval", "ndcg@10")),
     ("streaming retrieval HR@100, all events", ("streaming", "all_events", "retrieval", "hr@100")),
+    ("streaming two-stage HR@10, sample", ("streaming", "sample_events", "two_stage", "hr@10")),
+    ("streaming retrieval HR@10, sample", ("streaming", "sample_events", "retrieval", "hr@10")),
     ("static two-stage HR@10", ("static", "two_stage", "hr@10")),
     ("static two-stage NDCG@10", ("static", "two_stage", "ndcg@10")),
     ("static two-stage HR@100", ("static", "two_stage", "hr@100")),
     ("liked-movie NDCG@10, two-stage", ("final_list", "two_stage", "ndcg@10")),
     ("Recall@200", ("retrieval", "two_tower", "recall@200")),
     ("RMSE", ("rating", "ranker", "rmse")),
+    ("RMSE, users with training ratings", ("rating", "ranker", "rmse_seen_users")),
+    ("RMSE, users without", ("rating", "ranker", "rmse_unknown_users")),
 )
 
 

@@ -132,8 +132,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         type=int,
         default=60,
         metavar="N",
-        help="without a settings file: fit once on the training period's fit part and choose the candidate sources' "
-        "mix on its validation period in N trials before the real fit (default 60; 0: keep the built-in mix)",
+        help="without a settings file: fit once on the training period's fit part, the towers stopped early on its "
+        "validation period, and choose the candidate sources' mix there in N trials before the real fit (default 60; "
+        "0: no choice pass, the built-in mix and size-scaled epochs)",
     )
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     parser.add_argument(

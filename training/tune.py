@@ -213,7 +213,6 @@ def tune(args: argparse.Namespace) -> Path:
         "validation_ratings": int(len(validation)),
         "fit_ratings": int(len(fit)),
         "holdout_fraction": args.holdout,
-        "study": str(folder / "study.db"),
     }
     # a held-out study's settings go beside its study (make holdout SETTINGS=...), never over the dataset's own file
     default = settings_path(args.dataset) if not args.holdout else folder / f"{args.dataset}.json"

@@ -6,10 +6,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy as np
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIEREC_DATA_DIR", PROJECT_ROOT / "data"))
@@ -25,19 +21,13 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True)
 class ValidationConfig:
-    """The validation period: the training period's end, cut by time (movierec.data.split.validation_period), where
+    """The validation period: the training period's end, cut by time (movierec.data.split.validation_mask), where
     every stage stops early and every setting is chosen; sized for any dataset, never by a number of days."""
 
     fraction: float = 0.1  # at least this share of the training ratings
     min_ratings: int = 1000
     min_users: int = 50
     max_fraction: float = 0.5  # and at most this share, so the fit part keeps the rest
-
-    def mask(self, train) -> np.ndarray:
-        """Which rows of train are its validation period."""
-        from movierec.data.split import validation_period
-
-        return validation_period(train, self.fraction, self.min_ratings, self.min_users, self.max_fraction)
 
 
 @dataclass(frozen=True)

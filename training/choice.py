@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.data.split import Split
+from movierec.data.split import Split, validation_mask
 from movierec.evaluation.metrics import ndcg_at_k, recall_per_user
 from movierec.evaluation.streaming import (
     build_timeline,
@@ -275,7 +275,7 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
     from training.settings import apply, settable
     from training.stages import fit_models, stage
 
-    is_val = cfg.validation.mask(train)
+    is_val = validation_mask(train, cfg.validation)
     fit, validation = train.loc[~is_val], train.loc[is_val]
     print(
         f"choice pass: fitted on {len(fit):,} ratings, judged on the validation period's {len(validation):,} "

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import TrainConfig
+from movierec.data.split import validation_mask
 from movierec.datasets.description import DatasetDescription
 from movierec.evaluation.baselines import BiasModel
 from movierec.features.sequences import training_windows
@@ -178,7 +179,7 @@ def movie_vectors(movie_tower, space) -> np.ndarray:
 
 def validation_split(train: pd.DataFrame, cfg: TrainConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit part, validation period) of the training period (movierec.config.ValidationConfig; never the test set)."""
-    is_val = cfg.validation.mask(train)
+    is_val = validation_mask(train, cfg.validation)
     return train.loc[~is_val], train.loc[is_val]
 
 
@@ -230,7 +231,7 @@ def fit_ranker(
     """
     kc = cfg.ranking
     keras.utils.set_random_seed(cfg.seed + 1)
-    is_val = cfg.validation.mask(train)
+    is_val = validation_mask(train, cfg.validation)
     fit_part, val_part = train.loc[~is_val], train.loc[is_val]
     rating_range = (description.rating_min, description.rating_max)
     regularisation, bias_table = choose_bias_model(fit_part, val_part, kc.bias_regularisation, rating_range)

@@ -108,7 +108,7 @@ def tune(args: argparse.Namespace) -> Path:
     import optuna
 
     from movierec.data.prepare import prepare_dataset
-    from movierec.data.split import evaluation_split
+    from movierec.data.split import evaluation_split, validation_mask
     from training.choice import choice_pass
     from training.settings import apply, scaled_to_size, settings_path, write
     from training.train import data_dirs
@@ -117,7 +117,7 @@ def tune(args: argparse.Namespace) -> Path:
     data = prepare_dataset(args.archive, *data_dirs(args.data_dir), dataset=args.dataset)
     # the training period (of make holdout's split with --holdout); the test split is never read
     train = evaluation_split(data.ratings, cfg.test_fraction, args.holdout).train
-    is_val = cfg.validation.mask(train)
+    is_val = validation_mask(train, cfg.validation)
     fit, validation = train.loc[~is_val], train.loc[is_val]
     cfg, note = scaled_to_size(cfg, len(train))  # the most epochs each trial's towers may take
     print(note)

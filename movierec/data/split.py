@@ -82,6 +82,14 @@ def validation_period(train: pd.DataFrame, fraction: float, min_ratings: int, mi
     return mask
 
 
+def validation_mask(train: pd.DataFrame, validation) -> np.ndarray:
+    """validation_period with a movierec.config.ValidationConfig's sizes: which rows of train are its validation
+    period."""
+    return validation_period(
+        train, validation.fraction, validation.min_ratings, validation.min_users, validation.max_fraction
+    )
+
+
 def in_last_days(timestamps, days: float, end: int | None = None) -> np.ndarray:
     """Which timestamps fall in the `days` days before `end` (default: the latest timestamp)."""
     timestamps = np.asarray(timestamps)

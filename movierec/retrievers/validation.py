@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import ValidationConfig
+from movierec.data.split import validation_mask
 from movierec.features.space import FeatureSpace
 from movierec.retrievers.base import Retriever
 from movierec.retrievers.history import histories_of
@@ -20,7 +21,7 @@ MIN_VALIDATION_USERS = 20
 def holdout(train: pd.DataFrame, validation: ValidationConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(fit, validation): the training ratings before / in the validation period (ValidationConfig, default: the
     one every stage of `make train` uses)."""
-    late = (validation or ValidationConfig()).mask(train)
+    late = validation_mask(train, validation or ValidationConfig())
     return train.loc[~late], train.loc[late]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from movierec.data.split import chronological_split
+from movierec.data.split import chronological_split, validation_mask
 from tests.conftest import small_config
 from training.choice import FIGURES, MIX_RANGES, choice_pass, objective
 
@@ -33,7 +33,7 @@ def chosen(synthetic_data):
 
 def test_the_choice_pass_fits_on_the_fit_part_and_judges_on_the_validation_period(chosen):
     split, cfg, _, record, seen = chosen
-    is_val = cfg.validation.mask(split.train)
+    is_val = validation_mask(split.train, cfg.validation)
     fit, validation = split.train.loc[~is_val], split.train.loc[is_val]
     assert seen["fitted"] == set(fit.index)  # no validation rating fitted
     assert fit["timestamp"].max() < validation["timestamp"].min()

@@ -1,4 +1,5 @@
-"""Scoring-only choices on the validation period: the candidate sources' mix, chosen by Optuna in seconds.
+"""The choice pass: each tower's epochs stopped early on the validation period, then the candidate sources' mix chosen
+there by Optuna in seconds.
 
 The models are fitted on the fit part (the training period before its validation period); each candidate mix is
 scored through the core's own Scorer (movierec.scoring) on the validation period's users (the static protocol: their
@@ -10,6 +11,7 @@ rating head's predictions for the whole catalogue) is computed once; a mix then 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,7 +108,7 @@ class ScoringChoice:
         self.transitions = TransitionRetriever(**cfg.transitions.retriever_settings()).index(fit, space)
         user_fn = compile_model(models.retrieval.user_tower)
         ranker = Ranker(
-            OnnxModel(to_onnx(inference_ranker(models.trained_ranker)), "ranking_model.onnx", 2),
+            OnnxModel(to_onnx(inference_ranker(models.trained_ranker)), "ranking_model.onnx", os.cpu_count() or 1),
             space,
             movie_vectors(models.pooled.movie_tower, space),
         )

@@ -316,6 +316,7 @@ def run(
         extra = {
             "settings": chosen["how"],
             "settings chosen": json.dumps(chosen.get("settings", {})),
+            "validation figures that chose them": json.dumps(validation_figures(chosen)),
             "rating head (validation period)": rating_head_line(ranking_info),
             "stage seconds": json.dumps({k: v for k, v in timings.items()}),
             "peak RSS MB": f"{peak_rss_mb():.0f}",
@@ -358,6 +359,14 @@ def settings_record(settings, dataset: str) -> dict:
     chosen = settings.chosen
     how = f"{settings.path.name}, chosen by {chosen.get('by', 'an unknown method')}"
     return {"how": how, **settings.record()}
+
+
+def validation_figures(chosen: dict) -> dict:
+    """The validation figures behind the settings (training.choice.objective's four, for the chosen settings and
+    for the ones they started from), from the settings file or the choice pass; {} for the built-in defaults."""
+    record = chosen.get("choice_pass") or chosen.get("chosen") or {}
+    keys = ("figures", "start_figures", "objective", "start_objective", "value", "start_value")
+    return {key: record[key] for key in keys if key in record}
 
 
 def print_summary(metrics: dict) -> None:

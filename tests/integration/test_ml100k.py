@@ -45,6 +45,8 @@ def test_ml100k_without_a_settings_file_chooses_its_mix_on_its_validation_period
     assert chosen["objective"] >= chosen["start_objective"]
     assert 0 < chosen["validation_ratings"] < chosen["fit_ratings"]
     assert bundle.manifest["config"]["transitions"]["weight"] == chosen["mix"]["transitions.weight"]
+    report = (bundle.path / "report.md").read_text()
+    assert "validation figures that chose them" in report and f"{chosen['objective']}" in report
     info = bundle.manifest["metrics"]["ranker_validation"]
     assert info["val_rmse"] <= info["val_rmse_bias_model"] + 1e-9  # the rating head never loses to its bias model
 

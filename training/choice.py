@@ -105,7 +105,9 @@ class ScoringChoice:
         self.pooled_width = models.scoring.pooled_width
         self.trained_weight = cfg.sequence.weight if models.sequence is not None else 0.0
         self.movie_pooled, self.movie_sequence = self._sides(models.vectors)
-        self.transitions = TransitionRetriever(**cfg.transitions.retriever_settings()).index(fit, space)
+        self.transitions = models.peers.get(TransitionRetriever.name)  # fitted on the fit part when weighted
+        if self.transitions is None:
+            self.transitions = TransitionRetriever(**cfg.transitions.retriever_settings()).index(fit, space)
         user_fn = compile_model(models.retrieval.user_tower)
         ranker = Ranker(
             OnnxModel(to_onnx(inference_ranker(models.trained_ranker)), "ranking_model.onnx", os.cpu_count() or 1),

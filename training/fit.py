@@ -16,6 +16,7 @@ from movierec.config import TrainConfig
 from movierec.data.split import validation_mask
 from movierec.datasets.description import DatasetDescription
 from movierec.evaluation.baselines import BiasModel
+from movierec.evaluation.metrics import rmse
 from movierec.features.sequences import training_windows
 from movierec.models.hybrid import hybrid_tower, pooled_side_ranker
 from movierec.models.losses import NextAndLaterLoss
@@ -203,9 +204,9 @@ def choose_bias_model(
     for reg_user in grid:
         for reg_movie in grid:
             predicted = BiasModel(reg_user, reg_movie).fit(fit_part).predict(users, movies, rating_range)
-            table[(reg_user, reg_movie)] = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+            table[(reg_user, reg_movie)] = rmse(predicted, actual)
     reg_user, reg_movie = min(table, key=table.get)
-    return {"reg_user": reg_user, "reg_movie": reg_movie}, {f"{u}/{m}": rmse for (u, m), rmse in table.items()}
+    return {"reg_user": reg_user, "reg_movie": reg_movie}, {f"{u}/{m}": error for (u, m), error in table.items()}
 
 
 def fit_ranker(
@@ -300,9 +301,9 @@ def fit_ranker(
         scaled[scale] = validation_predictions()
     scales, residual = {}, {}
     for kind, rows in (("known", ~new_user), ("unknown", new_user)):
-        errors = {scale: _rmse(predicted[rows], actual[rows]) for scale, predicted in scaled.items()}
+        errors = {scale: rmse(predicted[rows], actual[rows]) for scale, predicted in scaled.items()}
         scales[kind] = min(errors, key=errors.get) if rows.any() else 1.0
-        residual[kind] = {"bias_model": _rmse(bias_only[rows], actual[rows]), "by_scale": errors}
+        residual[kind] = {"bias_model": rmse(bias_only[rows], actual[rows]), "by_scale": errors}
     gate.set_weights([np.array([scales["known"], scales["unknown"]], np.float32)])
     predicted = validation_predictions()
     like = LikeCalibration.fit(  # on predictions for ratings the head has not learnt from
@@ -326,8 +327,8 @@ def fit_ranker(
         like,
         {
             "best_epoch": best + 1,
-            "val_rmse": _rmse(predicted, actual),  # before the closing epochs, which learn from it
-            "val_rmse_bias_model": _rmse(bias_only, actual),
+            "val_rmse": rmse(predicted, actual),  # before the closing epochs, which learn from it
+            "val_rmse_bias_model": rmse(bias_only, actual),
             "validation_ratings": int(len(val_part)),
             "validation_users": int(val_part["user_id"].nunique()),
             "validation_new_users": int(val_part.loc[new_user, "user_id"].nunique()),
@@ -338,7 +339,3 @@ def fit_ranker(
             "closing_epochs": kc.closing_epochs,
         },
     )
-
-
-def _rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(predicted, np.float64) - actual) ** 2))) if len(actual) else float("nan")

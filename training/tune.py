@@ -24,7 +24,7 @@ from training.memory import keep_freed_memory
 UNITS = {"128-64-32": (128, 64, 32), "256-128-64": (256, 128, 64), "512-256-128": (512, 256, 128)}
 
 
-def suggest(trial, start: TrainConfig) -> dict:
+def suggest(trial) -> dict:
     """One trial's model settings (training.settings keys): temperature, embedding and history sizes, the rating
     head's size, dropout and learning rate. The towers' epochs are stopped early within each trial, at most the
     built-in ones scaled to the dataset's size (training.settings.scaled_to_size), which bounds make train's time."""
@@ -143,7 +143,7 @@ def tune(args: argparse.Namespace) -> Path:
 
     def objective(trial) -> float:
         keras.utils.set_random_seed(args.seed)
-        trial_cfg = apply(cfg, suggest(trial, cfg), f"trial {trial.number}")
+        trial_cfg = apply(cfg, suggest(trial), f"trial {trial.number}")
 
         def report(step: int, recall: float) -> None:
             trial.report(recall, step=step)
@@ -193,7 +193,7 @@ def tune(args: argparse.Namespace) -> Path:
         raise SystemExit("error: no trial finished within the budget; raise --budget")
     best = study.best_trial
     epochs = {f"{kind}.epochs": value for kind, value in best.user_attrs["epochs"].items()}
-    settings = {**suggest(optuna.trial.FixedTrial(best.params), cfg), **epochs, **best.user_attrs["mix"]}
+    settings = {**suggest(optuna.trial.FixedTrial(best.params)), **epochs, **best.user_attrs["mix"]}
     first = complete[0]
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     chosen = {

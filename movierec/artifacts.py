@@ -34,8 +34,9 @@ from movierec.recommender import Recommender
 from movierec.retrievers import RETRIEVERS
 from movierec.retrievers.vector_index import Backend
 from movierec.scoring import ScoringConfig, build_scorer
+from movierec.scoring.learned import FEATURE_NAMES, FEATURES
 
-SCHEMA_VERSION = 4  # 4: scoring.json holds every parameter of the served score (movierec.scoring)
+SCHEMA_VERSION = 5  # 5: final_model.onnx, the learned final stage (movierec.scoring.learned)
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
 CURRENT = "current"
 MANIFEST = "manifest.json"
@@ -46,8 +47,13 @@ KERAS_FILES = {
     "movie_tower": "movie_tower.keras",
     "retrieval_model": "retrieval_model.keras",
     "ranking_model": "ranking_model.keras",
+    "final_model": "final_model.keras",
 }
-ONNX_FILES = {"user_tower": "user_tower.onnx", "ranking_model": "ranking_model.onnx"}  # what serving runs
+ONNX_FILES = {  # what serving runs
+    "user_tower": "user_tower.onnx",
+    "ranking_model": "ranking_model.onnx",
+    "final_model": "final_model.onnx",
+}
 SPACE_ARRAYS, SPACE_META = "feature_space.npz", "feature_space.json"
 SCORING = "scoring.json"  # ScoringConfig.to_dict(): the weights, temperature and like calibration of the score
 PEERS_DIR = "peers"  # one <name>.npz per peer retriever (movierec.retrievers), listed in the manifest's "peers"
@@ -79,6 +85,7 @@ class Bundle:
     space: FeatureSpace
     user_model: object  # movierec.models.runtime.OnnxModel
     ranking_model: object  # movierec.models.runtime.OnnxModel
+    final_model: object  # movierec.models.runtime.OnnxModel: the learned final stage
     scoring: ScoringConfig
     movie_vectors: np.ndarray
     movies: pd.DataFrame
@@ -348,6 +355,7 @@ def load_bundle(path: Path, keras_models: bool = False, threads: int = 1) -> Bun
         space=space,
         user_model=models["user_tower"],
         ranking_model=models["ranking_model"],
+        final_model=models["final_model"],
         scoring=scoring,
         movie_vectors=vectors,
         movies=tables["movies.parquet"],
@@ -479,7 +487,7 @@ def check_consistency(bundle: Bundle) -> None:
     if recorded is not None and recorded != space.vocab_sizes:
         refuse(SPACE_ARRAYS, f"vocabulary sizes {space.vocab_sizes} differ from the manifest's {recorded}")
 
-    user_file, rank_file = ONNX_FILES["user_tower"], ONNX_FILES["ranking_model"]
+    user_file, rank_file, final_file = ONNX_FILES["user_tower"], ONNX_FILES["ranking_model"], ONNX_FILES["final_model"]
     if not set(USER_KEYS) - OPTIONAL_USER_KEYS <= user_model.input_names <= set(USER_KEYS):
         refuse(user_file, f"inputs {sorted(user_model.input_names)}, expected {sorted(USER_KEYS)}")
     if ranker.input_names != set(RANKER_INPUTS):
@@ -498,6 +506,10 @@ def check_consistency(bundle: Bundle) -> None:
             refuse(file, f"input {key} has width {model.input_width(key)}, the bundle's data has {width}")
     if user_model.output_width != dim:
         refuse(user_file, f"outputs vectors of size {user_model.output_width}, movie_vectors.npy has {dim}")
+    final = bundle.final_model
+    shape = final.inputs[FEATURES].shape if final.input_names == {FEATURES} else None
+    if shape is None or len(shape) != 3 or shape[2] != len(FEATURE_NAMES):
+        refuse(final_file, f"inputs {sorted(final.input_names)}, expected {FEATURES!r} of width {len(FEATURE_NAMES)}")
     try:  # after the models' widths: a vectors file of another size is blamed there first
         build_scorer(bundle.scoring, vectors, space, bundle.train_ratings, bundle.peers)
     except ValueError as exc:
@@ -531,6 +543,12 @@ def _probe(bundle: Bundle, dim: int) -> None:
     for file, model, inputs, shape in (
         (ONNX_FILES["user_tower"], bundle.user_model, user, (1, dim)),
         (ONNX_FILES["ranking_model"], bundle.ranking_model, pair, (2,)),
+        (
+            ONNX_FILES["final_model"],
+            bundle.final_model,
+            {FEATURES: np.zeros((1, 2, len(FEATURE_NAMES)), np.float32)},
+            (1, 2),
+        ),
     ):
         try:
             out = np.asarray(model(inputs))
@@ -550,6 +568,7 @@ def recommender_from_bundle(bundle: Bundle, backend: Backend = "numpy") -> Recom
         space=bundle.space,
         user_model=bundle.user_model,
         ranking_model=bundle.ranking_model,
+        final_model=bundle.final_model,
         movie_vectors=bundle.movie_vectors,
         movies=bundle.movies,
         users=bundle.users,

@@ -28,6 +28,9 @@ class ValidationConfig:
     min_ratings: int = 1000
     min_users: int = 50
     max_fraction: float = 0.5  # and at most this share, so the fit part keeps the rest
+    # a choice made there (the candidate sources' mix, the learned final stage) replaces the starting one only when
+    # its gain on queries it was not chosen on is more than this many standard errors
+    min_gain_errors: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,22 @@ class RankingConfig:
 
 
 @dataclass(frozen=True)
+class FinalStageConfig:
+    """The learned final stage (training.final_stage): its examples from the validation period and its head."""
+
+    learned: bool = True  # False: the formula orders the candidates (no final-stage pass)
+    events: int = 60000  # streaming examples: a seeded sample of the validation period's ratings
+    users: int = 3000  # static examples: a seeded sample of the validation period's users
+    static_weight: float = 1.0  # the static examples' total weight next to the streaming ones'
+    hidden: int = 32
+    dropout: float = 0.1
+    learning_rate: float = 3e-3
+    batch_size: int = 128
+    epochs: int = 8  # judged after each, cross-fitted
+    folds: int = 3  # by user: each fold judged by a head fitted on the others
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything one training run depends on; saved whole into the manifest."""
 
@@ -151,6 +170,7 @@ class TrainConfig:
     transitions: TransitionConfig = field(default_factory=TransitionConfig)
     popularity: PopularityConfig = field(default_factory=PopularityConfig)
     ranking: RankingConfig = field(default_factory=RankingConfig)
+    final: FinalStageConfig = field(default_factory=FinalStageConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

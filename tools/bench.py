@@ -165,12 +165,13 @@ def naive_recommend(recommender, user_tower, ranker, user, k: int = 200, n: int 
 
     vector = user_tower.predict(user.inputs, verbose=0)
     scorer = recommender.scorer
-    scores = scorer.retrieval_scores(dataclasses.replace(user.queries(), vectors=vector))[0]
+    queries = dataclasses.replace(user.queries(), vectors=vector)
+    scores = scorer.retrieval_scores(queries)[0]
     scores[user.history_rows] = -np.inf
     candidates = top_k_rows(scores, k)
     inputs = ranking_inputs(recommender.space, user.inputs, vector, candidates[0], scorer.towers.movie_vectors)
     predicted = ranker.predict(inputs, verbose=0, batch_size=candidates.shape[1]).reshape(1, -1)
-    final = scorer.final_scores(scores[None, :], candidates, predicted)[0]
+    final = scorer.final_scores(queries, user.inputs, scores[None, :], candidates, predicted)[0]
     return candidates[0, np.argsort(-final, kind="stable")[:n]]
 
 

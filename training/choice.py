@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -173,15 +174,17 @@ class ScoringChoice:
     def _lists(self, scorer, q: _Queries, weight: float) -> tuple[np.ndarray, np.ndarray]:
         """(candidates (n, k), final list (n, 10)) of each query, as the two-stage recommend orders them."""
         vectors = self._joined(q.pooled, q.sequence, weight)
-        scores = scorer.retrieval_scores(Queries(q.histories, vectors, q.live))
-        scores = np.where(q.excluded, -np.inf, scores).astype(np.float32)
+        queries = Queries(q.histories, vectors, q.live)
+        scores = np.where(q.excluded, -np.inf, scorer.retrieval_scores(queries)).astype(np.float32)
         candidates = top_k_rows(scores, self.k)
-        final = scorer.final_scores(scores, candidates, np.take_along_axis(q.predicted, candidates, axis=1))
+        predicted = np.take_along_axis(q.predicted, candidates, axis=1)
+        final = scorer.final_scores(queries, {}, scores, candidates, predicted)  # the formula (no final model here)
         order = top_k_rows(final, min(self.cfg.final_k, self.k))
         return candidates, np.take_along_axis(candidates, order, axis=1)
 
-    def figures(self, mix: dict) -> dict:
-        """The four validation figures of a mix."""
+    def per_query(self, mix: dict) -> dict[str, np.ndarray]:
+        """Each validation query's figures of a mix: per static user Recall@k, NDCG@10 and liked NDCG@10 (NaN for a
+        user with no liked movie), per streaming event its hit at 10."""
         config = self.config(mix)
         weight = config.sequence_weight
         movies = self._joined(self.movie_pooled, self.movie_sequence, weight)
@@ -189,34 +192,102 @@ class ScoringChoice:
         scorer = build_scorer(config, movies, self.space, self.fit, peers)
         candidates, final = self._lists(scorer, self.static, weight)
         has_liked = np.array([len(s) > 0 for s in self.liked])
+        liked = np.full(len(final), np.nan)
+        liked[has_liked] = ndcg_at_k(final[has_liked], [s for s in self.liked if s], self.cfg.final_k)
         _, stream_final = self._lists(scorer, self.stream, weight)
         return {
-            "recall@200": float(recall_per_user(candidates, self.relevant, self.k).mean()),
-            "ndcg@10": float(ndcg_at_k(final, self.relevant, self.cfg.final_k).mean()),
-            "liked_ndcg@10": float(ndcg_at_k(final[has_liked], [s for s in self.liked if s], self.cfg.final_k).mean()),
-            "streaming_hr@10": float((stream_final == self.targets[:, None]).any(axis=1).mean()),
+            "recall@200": recall_per_user(candidates, self.relevant, self.k).astype(np.float64),
+            "ndcg@10": ndcg_at_k(final, self.relevant, self.cfg.final_k).astype(np.float64),
+            "liked_ndcg@10": liked,
+            "streaming_hr@10": (stream_final == self.targets[:, None]).any(axis=1).astype(np.float64),
         }
 
-    def choose(self, trials: int, seed: int, start: dict) -> tuple[dict, dict, dict]:
-        """(best mix, its figures, the starting mix's figures) after `trials` Optuna TPE trials (seeded), the first
-        being `start` (the current settings)."""
+    def figures(self, mix: dict) -> dict:
+        """The four validation figures of a mix."""
+        return means(self.per_query(mix))
+
+    def halves(self, seed: int) -> tuple[dict, dict]:
+        """Two seeded halves of the static users and of the streaming events, as per_query masks: the mix is searched
+        on the first and confirmed on the second."""
+        rng = np.random.default_rng(seed)
+        first = {"static": rng.random(len(self.relevant)) < 0.5, "stream": rng.random(len(self.targets)) < 0.5}
+        return first, {kind: ~mask for kind, mask in first.items()}
+
+    def choose(self, trials: int, seed: int, start: dict, min_gain_errors: float) -> tuple[dict, dict, dict, dict]:
+        """(chosen mix, its figures, the starting mix's figures, the confirmation): `trials` Optuna TPE trials
+        (seeded, the first being `start`, the current settings) on one half of the validation queries; the best mix
+        is chosen only when its gain over `start` on the other half is more than min_gain_errors standard errors."""
         import optuna
 
         ranges = {key: value for key, value in MIX_RANGES.items() if self.trained_weight or "sequence" not in key}
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 3, 1)))
         study = optuna.create_study(direction="maximize", sampler=sampler)
         study.enqueue_trial({key: start[key] for key in ranges})
+        search, confirm = self.halves(seed)
         found: dict[int, dict] = {}
 
         def score(trial) -> float:
             mix = {key: trial.suggest_float(key, low, high) for key, (low, high) in ranges.items()}
-            found[trial.number] = self.figures(mix)
-            return objective(found[trial.number])
+            found[trial.number] = self.per_query(mix)
+            return objective(means(found[trial.number], search))
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study.optimize(score, n_trials=trials)
         best = study.best_trial
-        return dict(best.params), found[best.number], found[0]
+        gain, error = objective_gain(found[best.number], found[0], confirm)
+        kept = best.number != 0 and gain > min_gain_errors * error
+        confirmation = {
+            "searched_objective": float(best.value),
+            "searched_start_objective": float(study.trials[0].value),
+            "confirmed_gain": gain,
+            "confirmed_standard_error": error,
+            "kept": bool(kept),
+            "why": (
+                f"the best mix's objective gain on the other half of the validation queries, {gain:+.4f}, is "
+                + ("more" if kept else "not more")
+                + f" than {min_gain_errors:g} x its standard error {error:.4f}"
+            ),
+        }
+        chosen = dict(best.params) if kept else {key: start[key] for key in ranges}
+        return chosen, means(found[best.number if kept else 0]), means(found[0]), confirmation
+
+
+def means(per_query: dict[str, np.ndarray], masks: dict | None = None) -> dict[str, float]:
+    """The figures of ScoringChoice.per_query's arrays (liked NDCG@10 over users with a liked movie), over the
+    queries `masks` marks ({"static": ..., "stream": ...}; None: all)."""
+    out = {}
+    for name, values in per_query.items():
+        if masks is not None:
+            values = values[masks["stream" if name == "streaming_hr@10" else "static"]]
+        out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+    return out
+
+
+def objective_gain(now: dict, start: dict, masks: dict) -> tuple[float, float]:
+    """objective(now) - objective(start) over the masked queries, and its standard error from the paired per-query
+    differences (the delta method on the objective's logarithm: each figure's relative change counts a quarter)."""
+    a, b = means(now, masks), means(start, masks)
+    gain = objective(a) - objective(b)
+    static = masks["static"]
+    contribution = np.zeros(int(static.sum()))
+    for name in ("recall@200", "ndcg@10", "liked_ndcg@10"):
+        diff = (now[name] - start[name])[static]
+        counted = np.isfinite(diff)
+        share = len(diff) / max(int(counted.sum()), 1)  # a liked user's change weighs for the users without one
+        contribution += np.where(counted, diff * share, 0.0) / max(b[name], 1e-9) / len(FIGURES)
+    stream = (now["streaming_hr@10"] - start["streaming_hr@10"])[masks["stream"]] / max(b["streaming_hr@10"], 1e-9)
+    variance = contribution.var(ddof=1) / max(len(contribution), 1) + (stream / len(FIGURES)).var(ddof=1) / max(
+        len(stream), 1
+    )
+    return gain, objective(b) * math.sqrt(variance)
+
+
+class FitPart(NamedTuple):
+    """Models fitted on the training period's fit part, with the two parts."""
+
+    models: Any  # training.stages.Fitted
+    fit: pd.DataFrame
+    validation: pd.DataFrame
 
 
 class TowerJudge:
@@ -272,10 +343,13 @@ class TowerJudge:
         return {kind: stopper.best_epoch for kind, stopper in self.stoppers.items()}
 
 
-def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: int, trials: int, report=None):
+def choice_pass(
+    cfg, data, train: pd.DataFrame, users, timings: dict, verbose: int, trials: int, report=None, keep: bool = False
+):
     """(cfg with the chosen epochs and mix, record): every model fitted on the training period's fit part, the towers
     stopped early on its validation period (cfg's epochs the most; TowerJudge, whose report a tuning trial passes),
-    then the candidate sources' mix chosen there (ScoringChoice, `trials` Optuna trials from cfg's own mix)."""
+    then the candidate sources' mix chosen there (ScoringChoice, `trials` Optuna trials from cfg's own mix). keep:
+    also return the FitPart (the models and the two parts), for the final stage's examples."""
     from training.settings import apply, settable
     from training.stages import fit_models, stage
 
@@ -297,14 +371,14 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
     with stage("choice of the mix", timings):
         choice = ScoringChoice(models, cfg, fit, validation, data.description)
         current = settable(cfg)
-        mix, figures, start = choice.choose(trials, cfg.seed, current)
+        mix, figures, start, confirmation = choice.choose(trials, cfg.seed, current, cfg.validation.min_gain_errors)
         chosen = apply(cfg, {**mix, **{f"{kind}.epochs": value for kind, value in epochs.items()}}, "the choice pass")
         print(
             "mix chosen on the validation period: "
             + ", ".join(f"{key} {value:.4g}" for key, value in mix.items())
             + f"; objective {objective(figures):.4f} (from {objective(start):.4f} with "
             + ", ".join(f"{key} {current[key]:.4g}" for key in mix)
-            + ")"
+            + f"): {confirmation['why']}"
         )
     record = {
         "epochs": epochs,
@@ -315,10 +389,13 @@ def choice_pass(cfg, data, train: pd.DataFrame, users, timings: dict, verbose: i
         "start_mix": {key: current[key] for key in mix},
         "start_figures": start,
         "start_objective": objective(start),
+        "confirmation": confirmation,
         "trials": trials,
         "fit_ratings": int(len(fit)),
         "validation_ratings": int(len(validation)),
         "validation_users": int(validation["user_id"].nunique()),
         "rating_head": models.ranking_info,
     }
+    if keep:
+        return chosen, record, FitPart(models, fit, validation)
     return chosen, record

@@ -136,6 +136,14 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         "validation period, and choose the candidate sources' mix there in N trials before the real fit (default 60; "
         "0: no choice pass, the built-in mix and size-scaled epochs)",
     )
+    parser.add_argument(
+        "--final-stage",
+        choices=("learned", "formula"),
+        default=None,
+        help="how the retrieved candidates are ordered: 'learned', a head fitted on the validation period from models "
+        "fitted on its fit part (training.final_stage), or 'formula' (default: the settings file's final.learned, "
+        "else learned)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     parser.add_argument(
         "--database-url",
@@ -192,6 +200,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, TrainConfig]
         popularity=dataclasses.replace(defaults.popularity, weight=args.popularity_weight),
         ranking=dataclasses.replace(defaults.ranking, epochs=args.ranking_epochs, batch_size=args.ranking_batch_size),
     )
+    if args.final_stage is not None:
+        cfg = dataclasses.replace(cfg, final=dataclasses.replace(cfg.final, learned=args.final_stage == "learned"))
     args.settings_file = settings
     return args, cfg
 
@@ -254,14 +264,19 @@ def run(
         cfg, note = scaled_to_size(cfg, len(split.train))
         chosen["how"] += f"; {note}"
         print(note)
+    part = None
     if choice_trials > 0:
         from training.choice import choice_pass
 
         start = time.perf_counter()
-        cfg, chosen["choice_pass"] = choice_pass(cfg, data, split.train, users, {}, verbose, choice_trials)
+        cfg, chosen["choice_pass"], part = choice_pass(
+            cfg, data, split.train, users, {}, verbose, choice_trials, keep=True
+        )
         chosen["how"] += "; the candidate sources' mix chosen on the validation period by a choice pass"
         timings["choice pass"] = round(time.perf_counter() - start, 2)
-        keras.utils.set_random_seed(cfg.seed)
+    final_head, chosen["final_stage"] = learned_final_stage(cfg, data, split.train, users, part, timings, verbose)
+    del part
+    keras.utils.set_random_seed(cfg.seed)
     models = fit_models(cfg, data, split.train, users, timings, verbose)
     space, retrieval, vectors, fitted = models.space, models.retrieval, models.vectors, models.peers
     scoring, ranking_info, ranker = models.scoring, models.ranking_info, models.ranker
@@ -273,6 +288,7 @@ def run(
                     inference_ranker(models.trained_ranker), vectors.shape[1], models.sequence is not None, cfg
                 )
             ),
+            "final_model": to_onnx(final_head),
         }
         threads = os.cpu_count() or 1  # one training process: all cores (the server pins one per worker)
         served = {name: OnnxModel(graph, f"{name}.onnx", threads) for name, graph in onnx_models.items()}
@@ -282,6 +298,7 @@ def run(
             space=space,
             user_model=served["user_tower"],
             ranking_model=served["ranking_model"],
+            final_model=served["final_model"],
             movie_vectors=vectors,
             movies=data.movies,
             users=users,
@@ -318,6 +335,7 @@ def run(
             "settings chosen": json.dumps(chosen.get("settings", {})),
             "validation figures that chose them": json.dumps(validation_figures(chosen)),
             "rating head (validation period)": rating_head_line(ranking_info),
+            "final stage (validation period)": chosen["final_stage"]["why"],
             "stage seconds": json.dumps({k: v for k, v in timings.items()}),
             "peak RSS MB": f"{peak_rss_mb():.0f}",
         }
@@ -328,6 +346,7 @@ def run(
                 "movie_tower": retrieval.movie_tower,
                 "retrieval_model": retrieval,
                 "ranking_model": ranker,
+                "final_model": final_head,
             },
             onnx_models=onnx_models,
             scoring=scoring,
@@ -347,6 +366,23 @@ def run(
     print(f"\nbundle: {folder}  (report: {folder / 'report.md'})")
     print(f"total {time.perf_counter() - total:.1f}s, peak RSS {peak_rss_mb():.0f} MB; stages: {timings}")
     return folder
+
+
+def learned_final_stage(cfg, data, train, users, part, timings: dict, verbose: int):
+    """(the final model, its record): learned on the validation period from the fit part's models (`part`, a choice
+    pass's training.choice.FitPart, or fitted here), or the formula's when cfg.final.learned is off."""
+    from training.final_stage import fit_part, formula_head, learn_final_stage
+
+    if not cfg.final.learned:
+        return formula_head(), {"kept": False, "why": "the formula orders the candidates (final.learned is off)"}
+    start = time.perf_counter()
+    if part is None:
+        part = fit_part(cfg, data, train, users, verbose)
+    with stage("final stage", timings):
+        model, record = learn_final_stage(part, cfg, verbose=0)
+        print(f"final stage: {record['why']}")
+    timings["final-stage pass"] = round(time.perf_counter() - start, 2)
+    return model, record
 
 
 def settings_record(settings, dataset: str) -> dict:

@@ -10,7 +10,7 @@ import pandas as pd
 from movierec.data.split import Split
 from movierec.evaluation.baselines import BiasModel, popularity_scores
 from movierec.evaluation.metrics import hits_matrix, mae, ndcg_at_k, precision_at_k, recall_curve, rmse
-from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, HIT_KS, streaming_evaluate
+from movierec.evaluation.streaming import DEFAULT_SAMPLE, DEFAULT_SEED, FORMULA, HIT_KS, streaming_evaluate
 from movierec.recommender import Recommender
 from movierec.retrievers.history import HistoryBatch
 from movierec.retrievers.source import Queries
@@ -149,22 +149,26 @@ def evaluate(
     top = ranked["two_tower"]
     final_all = np.empty_like(top)  # every retrieved candidate in the two-stage order
     by_rating = np.empty((len(users), final_k), dtype=np.int64)  # reference: ordering by the predicted rating alone
+    formula_all = np.empty_like(top)  # reference: the formula's order, what the learned final stage replaces
     for start in range(0, len(users), chunk_users):
         stop = min(start + chunk_users, len(users))
         block = top[start:stop]
         order, _, predicted = recommender.two_stage.order(
+            Queries(HistoryBatch.empty(stop - start), user_vectors[start:stop]),
             {key: value[start:stop] for key, value in user_inputs.items()},
-            user_vectors[start:stop],
             model_scores[start:stop],
             block,
         )
         final_all[start:stop] = np.take_along_axis(block, order, axis=1)
+        formula = recommender.two_stage.formula_order(model_scores[start:stop], block, predicted)
+        formula_all[start:stop] = np.take_along_axis(block, formula, axis=1)
         by_rating[start:stop] = np.take_along_axis(block, np.argsort(-predicted, axis=1, kind="stable")[:, :final_k], 1)
     final = final_all[:, :final_k]
     has_liked = np.array([len(r) > 0 for r in liked])
     liked_sets = [r for r, w in zip(liked, has_liked, strict=True) if w]
     lists = {
         "two_stage": final,
+        FORMULA: formula_all[:, :final_k],
         "ranked_by_rating_only": by_rating,
         "retrieval_only": top[:, :final_k],
         f"popularity_{int(recent_days)}d": ranked[f"popularity_{int(recent_days)}d"][:, :final_k],
@@ -185,6 +189,7 @@ def evaluate(
     static = {
         "two_tower": _hit_summary(top, relevant, known, final_k),
         "two_stage": _hit_summary(final_all, relevant, known, final_k),
+        FORMULA: _hit_summary(formula_all, relevant, known, final_k),
         **{name: _hit_summary(ranked[name], relevant, known, final_k) for name in ranked if name != "two_tower"},
     }
 

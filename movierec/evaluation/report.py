@@ -6,6 +6,8 @@ import io
 
 from matplotlib.figure import Figure  # the object API: no pyplot state, no global backend to set
 
+from movierec.evaluation.streaming import FORMULA
+
 
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
@@ -23,6 +25,7 @@ def _fmt(value) -> str:
     return "n/a" if value != value else f"{value:.4f}"  # NaN check
 
 
+FORMULA_LABEL = "two-stage list, formula order (the learned final stage's reference)"
 REFERENCE = "Time to Split (Gusak et al., RecSys 2025, monkey0head/time-to-split)"
 # SASRec on ML-1M, global time split at the 0.8 quantile (1,783 test users), as published in the paper
 REFERENCE_FIGURES = {
@@ -55,7 +58,7 @@ def static_lines(m: dict) -> list[str]:
         "",
     ]
     lines += _hit_header("list", k)
-    names = {"two_tower": "retrieval order (two-tower)", "two_stage": "two-stage list"}
+    names = {"two_tower": "retrieval order (two-tower)", "two_stage": "two-stage list", FORMULA: FORMULA_LABEL}
     for name, row in m["static"].items():
         lines.append(f"| {names.get(name, name)} | {_hit_columns(row, k)} |")
     return lines
@@ -81,7 +84,12 @@ def streaming_lines(m: dict) -> list[str]:
         "",
     ]
     lines += _hit_header("list", 10, "events")
-    labels = {"retrieval": "retrieval order (two-tower)", "two_stage": "two-stage list", "popularity_all": "popularity"}
+    labels = {
+        "retrieval": "retrieval order (two-tower)",
+        "two_stage": "two-stage list",
+        FORMULA: FORMULA_LABEL,
+        "popularity_all": "popularity",
+    }
     places = {"all_events": "all events", "sample_events": "sample"}
     for table, rows in _streaming_tables(st):
         where = places.get(table) or f"sample, rated {st['liked_threshold']:g}+"
@@ -106,7 +114,12 @@ def _streaming_tables(st: dict) -> list[tuple[str, dict]]:
     sample = st["sample_events"]
     tables = [
         ("all_events", st["all_events"]),
-        ("sample_events", sample if st["two_stage_events"]["kind"] == "sample" else {"two_stage": sample["two_stage"]}),
+        (
+            "sample_events",
+            sample
+            if st["two_stage_events"]["kind"] == "sample"
+            else {name: sample[name] for name in ("two_stage", FORMULA) if name in sample},
+        ),
     ]
     if st.get("liked_sample_events"):
         tables.append(("liked_sample_events", st["liked_sample_events"]))

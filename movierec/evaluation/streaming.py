@@ -22,6 +22,7 @@ NDCG_K = 10
 DEFAULT_SAMPLE = 50_000
 DEFAULT_SEED = 0
 CHUNK_EVENTS = 2048
+FORMULA = "two_stage_formula"  # the two-stage list ordered by the formula alone: the learned final stage's reference
 
 
 @dataclass(frozen=True)
@@ -182,14 +183,20 @@ def same_events(info: dict) -> tuple[int | None, int]:
 
 
 def final_list_ranks(
-    recommender: Recommender, inputs: dict, vectors: np.ndarray, scores: np.ndarray, targets: np.ndarray, k: int
-) -> np.ndarray:
-    """0-based rank of each target in the two-stage list (retrieve k, order by the FinalScorer as `recommend`
-    does); k when the target was not retrieved. scores: retrieval scores with excluded movies at -inf."""
+    recommender: Recommender, queries: Queries, inputs: dict, scores: np.ndarray, targets: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """0-based rank of each target in the two-stage list (retrieve k, the final order as `recommend` gives it) and in
+    the same candidates ordered by the formula alone; k when the target was not retrieved. scores: retrieval scores
+    with excluded movies at -inf."""
     candidates = top_k_rows(scores, k)
-    order, _, _ = recommender.two_stage.order(inputs, vectors, scores, candidates)
-    listed = np.take_along_axis(candidates, order, axis=1) == targets[:, None]
-    return np.where(listed.any(axis=1), listed.argmax(axis=1), k)
+    order, _, predicted = recommender.two_stage.order(queries, inputs, scores, candidates)
+    formula = recommender.two_stage.formula_order(scores, candidates, predicted)
+
+    def ranks(by: np.ndarray) -> np.ndarray:
+        listed = np.take_along_axis(candidates, by, axis=1) == targets[:, None]
+        return np.where(listed.any(axis=1), listed.argmax(axis=1), k)
+
+    return ranks(order), ranks(formula)
 
 
 def streaming_evaluate(
@@ -212,7 +219,7 @@ def streaming_evaluate(
     in_sample[sample] = True
     k = min(retrieve_k, space.n_catalog)
     ranks = {"retrieval": np.empty(n, np.int64), "popularity": np.empty(n, np.int64)}
-    two_stage = np.empty(n, np.int64)
+    two_stage, formula = np.empty(n, np.int64), np.empty(n, np.int64)
     for start in range(0, n, chunk_events):
         events = np.arange(start, min(start + chunk_events, n))
         inputs = event_inputs(space, timeline, base, events)
@@ -227,10 +234,11 @@ def streaming_evaluate(
         chosen = in_sample[events]
         if chosen.any():
             sub = {key: value[chosen] for key, value in inputs.items()}
-            two_stage[events[chosen]] = final_list_ranks(
-                recommender, sub, vectors[chosen], scores[chosen], targets[chosen], k
+            two_stage[events[chosen]], formula[events[chosen]] = final_list_ranks(
+                recommender, queries.subset(chosen), sub, scores[chosen], targets[chosen], k
             )
     ranks["two_stage"] = two_stage[sample]
+    ranks[FORMULA] = formula[sample]
     known = timeline.known
     live = timeline.live(np.arange(n))
     threshold = recommender.description.liked_threshold
@@ -243,6 +251,7 @@ def streaming_evaluate(
         "sample_events": {
             "retrieval": hit_summary(ranks["retrieval"][sample], known[sample]),
             "two_stage": hit_summary(ranks["two_stage"], known[sample]),
+            FORMULA: hit_summary(ranks[FORMULA], known[sample]),
             "popularity_all": hit_summary(ranks["popularity"][sample], known[sample]),
         },
         # the same sample's events rated at or above the dataset's liked threshold: the retrieval order ranks what
@@ -250,6 +259,7 @@ def streaming_evaluate(
         "liked_sample_events": {
             "retrieval": hit_summary(ranks["retrieval"][sample][liked], known[sample][liked]),
             "two_stage": hit_summary(ranks["two_stage"][liked], known[sample][liked]),
+            FORMULA: hit_summary(ranks[FORMULA][liked], known[sample][liked]),
         },
         "liked_threshold": float(threshold),
         "events": {

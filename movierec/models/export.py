@@ -8,10 +8,14 @@ from pathlib import Path
 
 
 def _call_once(model) -> None:
-    """Keras exports only a model that has been called; a freshly loaded one has not. One call on zeros does it."""
+    """Keras exports only a model that has been called; a freshly loaded one has not. One call on zeros does it (a
+    dynamic axis given size 1)."""
     import numpy as np
 
-    inputs = {name: np.zeros((1, *tensor.shape[1:]), dtype=tensor.dtype) for name, tensor in model.input.items()}
+    inputs = {
+        name: np.zeros((1, *(size or 1 for size in tensor.shape[1:])), dtype=tensor.dtype)
+        for name, tensor in model.input.items()
+    }
     model(inputs, training=False)
 
 

@@ -112,3 +112,47 @@ class ResidualGate(keras.layers.Layer):
 
     def compute_output_shape(self, residual_shape, user_index_shape=None):
         return residual_shape
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class ResidualLogit(keras.layers.Layer):
+    """(features (B, k, F), residual (B, k, 1)) -> the sum of the features' `base` columns + the residual, (B, k):
+    the learned final stage's logit, the formula's log f(u, m) when the residual is 0."""
+
+    def __init__(self, base: tuple[int, ...] = (0, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.base = tuple(int(c) for c in base)
+
+    def get_config(self):
+        return {**super().get_config(), "base": list(self.base)}
+
+    def call(self, features, residual):
+        total = residual[..., 0]
+        for column in self.base:
+            total = total + features[..., column]
+        return total
+
+    def compute_output_shape(self, features_shape, residual_shape=None):
+        return tuple(features_shape[:-1])
+
+
+@keras.saving.register_keras_serializable(package="movierec")
+class Standardise(keras.layers.Layer):
+    """x -> (x - mean) / scale on the last axis; mean and scale are fixed (non-trainable) weights of that width."""
+
+    def __init__(self, width: int, **kwargs):
+        super().__init__(**kwargs)
+        self.width = int(width)
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(shape=(self.width,), initializer="zeros", trainable=False, name="mean")
+        self.scale = self.add_weight(shape=(self.width,), initializer="ones", trainable=False, name="scale")
+
+    def call(self, x):
+        return (x - self.mean) / self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

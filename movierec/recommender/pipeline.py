@@ -20,7 +20,7 @@ from movierec.recommender.catalogue import Catalogue
 from movierec.recommender.context import UserContext, UserContexts
 from movierec.recommender.explain import Explainer
 from movierec.recommender.ranker import Ranker
-from movierec.retrievers.source import CandidateSource
+from movierec.retrievers.source import CandidateSource, Queries
 from movierec.retrievers.topk import top_k_rows
 from movierec.retrievers.vector_index import Backend
 from movierec.scoring import Scorer, ScoringConfig, build_scorer
@@ -35,7 +35,7 @@ class Recommendation:
     title: str
     genres: list[str]
     year: int | None
-    ranking_score: float  # the final list's order: f(u, m) of movierec.scoring for the two stages
+    ranking_score: float  # the final list's order: the final score of movierec.scoring for the two stages
     predicted_rating: float  # the ranker's rating, on the dataset's scale
     retrieval_score: float  # s(u, m) of movierec.scoring (a peer method: its own score)
     because: dict | None
@@ -60,23 +60,31 @@ class TwoStage:
         return self.scorer.retrieval_scores(user.queries())[0]
 
     def order(
-        self, user_inputs: dict, user_vectors: np.ndarray, scores: np.ndarray, candidates: np.ndarray
+        self, queries: Queries, user_inputs: dict, scores: np.ndarray, candidates: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The final order of each user's retrieved candidates: (order, final scores, predicted ratings).
 
-        scores: (users, catalogue) retrieval scores with excluded movies at -inf; candidates: (users, k) catalogue
-        rows. order[i] sorts candidates[i] best first by f; final and predicted are (users, k).
+        queries: the users as retrieval read them (their vectors, histories, live flags); user_inputs: their
+        user-tower inputs; scores: (users, catalogue) retrieval scores with excluded movies at -inf; candidates:
+        (users, k) catalogue rows. order[i] sorts candidates[i] best first by the final score; final and predicted
+        are (users, k).
         """
-        predicted = self.ranker.predict_candidates(user_inputs, user_vectors, candidates)
-        final = self.scorer.final_scores(scores, candidates, predicted)
+        predicted = self.ranker.predict_candidates(user_inputs, queries.vectors, candidates)
+        final = self.scorer.final_scores(queries, user_inputs, scores, candidates, predicted)
         return np.argsort(-final, axis=1, kind="stable"), final, predicted
+
+    def formula_order(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """The order the formula f alone gives the candidates (the learned final stage's reference)."""
+        normaliser = self.scorer.final.log_normaliser(scores)[:, None]
+        final = self.scorer.final.scores(np.take_along_axis(scores, candidates, axis=1), predicted, normaliser)
+        return np.argsort(-final, axis=1, kind="stable")
 
     def rank(self, user: UserContext, scores: np.ndarray, k_retrieve: int, n_final: int) -> Ranked:
         k = min(k_retrieve, int(np.isfinite(scores).sum()))
         if k == 0:
             return Ranked(*(np.empty(0),) * 3)
         candidates = top_k_rows(scores, k)
-        order, final, predicted = self.order(user.inputs, user.vector, scores[None, :], candidates)
+        order, final, predicted = self.order(user.queries(), user.inputs, scores[None, :], candidates)
         order = order[0, :n_final]
         return Ranked(candidates[0, order], final[0, order], predicted[0, order])
 
@@ -133,13 +141,15 @@ class Recommender:
         description: DatasetDescription,
         peers: dict[str, CandidateSource] | None = None,
         backend: Backend = "numpy",
+        final_model: Model | None = None,
     ) -> Recommender:
         """The one way to assemble a recommender (training's evaluation and movierec.artifacts' bundles). peers:
-        fitted methods by name, servable instead of the two stages (the transition term reads 'transitions')."""
+        fitted methods by name, servable instead of the two stages (the transition term reads 'transitions');
+        final_model: the learned final stage (None: the formula orders the candidates)."""
         peers = dict(peers or {})
         movie_vectors = np.ascontiguousarray(movie_vectors, dtype=np.float32)
         catalogue = Catalogue(movies, train_ratings, space, description.genres)
-        scorer = build_scorer(scoring, movie_vectors, space, train_ratings, peers, backend)
+        scorer = build_scorer(scoring, movie_vectors, space, train_ratings, peers, backend, final_model)
         return cls(
             contexts=UserContexts(space, user_model, users, train_ratings, catalogue),
             catalogue=catalogue,

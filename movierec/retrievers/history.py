@@ -114,6 +114,13 @@ class HistoryBatch:
         chosen = keep[self.rows]
         return HistoryBatch(self.size, self.owner[chosen], self.rows[chosen], self.ratings[chosen])
 
+    def only_owners(self, keep: np.ndarray) -> HistoryBatch:
+        """The histories marked in `keep` (a per-history boolean mask), renumbered in their order."""
+        keep = np.asarray(keep, dtype=bool)
+        number = np.cumsum(keep) - 1
+        chosen = keep[self.owner]
+        return HistoryBatch(int(keep.sum()), number[self.owner[chosen]], self.rows[chosen], self.ratings[chosen])
+
     def lengths(self) -> np.ndarray:
         return np.bincount(self.owner, minlength=self.size)
 

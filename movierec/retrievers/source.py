@@ -41,6 +41,12 @@ class Queries:
     def size(self) -> int:
         return self.histories.size
 
+    def subset(self, keep: np.ndarray) -> Queries:
+        """The queries marked in `keep` (a boolean mask), in their order."""
+        keep = np.asarray(keep, dtype=bool)
+        vectors = None if self.vectors is None else self.vectors[keep]
+        return Queries(self.histories.only_owners(keep), vectors, self.live[keep])
+
     @classmethod
     def of(cls, histories: Sequence[History], space: FeatureSpace) -> Queries:
         """Queries of rating histories alone (movie ids; no vectors, nobody live): what the peer methods read."""

@@ -14,7 +14,10 @@ v_u likewise, so v_u . v_m = (1 - w) cos(p_u, p_m) + w cos(q_u, q_m); for live(u
 w_live instead of w (LiveWeight). T(u, m) scores what training users rated soon after u's latest ratings, n_recent(m)
 counts m's ratings in the training period's last days, r(u, m) is the ranker's predicted rating and (a, b) its
 calibration to P(liked | rated). Candidates: the top K of s over the movies u may be shown (one top-K, equal scores
-in catalogue order); the final list: those candidates by f. docs/model.md describes each part.
+in catalogue order); the final list: those candidates by f, or, with a learned final stage (movierec.scoring.learned),
+by g(u, m) = log f(u, m) + h(x(u, m)), where x is the candidate's feature row and h a small network fitted on the
+validation period (0 when it did not beat f there), the final score then being f's total over the candidates shared
+out in proportion to exp(g). docs/model.md describes each part.
 """
 
 from movierec.scoring.config import ScoringConfig

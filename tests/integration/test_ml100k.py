@@ -42,11 +42,14 @@ def test_ml100k_without_a_settings_file_chooses_its_mix_on_its_validation_period
     record = bundle.manifest["config"]["settings"]
     assert record["file"] is None and "choice pass" in record["how"]
     chosen = record["choice_pass"]
-    assert chosen["objective"] >= chosen["start_objective"]
+    assert chosen["confirmation"]["kept"] or chosen["mix"] == chosen["start_mix"]  # confirmed on the other half
     assert 0 < chosen["validation_ratings"] < chosen["fit_ratings"]
     assert bundle.manifest["config"]["transitions"]["weight"] == chosen["mix"]["transitions.weight"]
     report = (bundle.path / "report.md").read_text()
     assert "validation figures that chose them" in report and f"{chosen['objective']}" in report
+    final = record["final_stage"]  # learned from the choice pass's fit-part models, kept only when it beat the formula
+    assert final["examples"]["streaming"] > 0 and final["examples"]["static"] > 0
+    assert final["kept"] == (final["gain"] > final["standard_error"]) and final["why"] in report
     info = bundle.manifest["metrics"]["ranker_validation"]
     assert info["val_rmse"] <= info["val_rmse_bias_model"] + 1e-9  # the rating head never loses to its bias model
 

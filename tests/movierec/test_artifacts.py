@@ -332,3 +332,11 @@ def test_description_of_another_genre_vocabulary(folder):
     with edited_manifest(folder) as manifest:
         manifest["dataset"]["genres"] = manifest["dataset"]["genres"][:-1]
     one_line_refusal(folder, r"manifest.json: the dataset description lists \d+ genres, the feature space has \d+")
+
+
+def test_a_final_model_of_another_width_is_refused(folder):
+    from movierec.models.export import to_onnx
+    from movierec.models.final import build_final_model
+
+    replace_part(folder, "final_model.onnx", to_onnx(build_final_model(np.zeros(3), np.ones(3))))
+    one_line_refusal(folder, "final_model.onnx: inputs")

@@ -7,7 +7,7 @@ import pytest
 
 from movierec.data.split import chronological_split, validation_mask
 from tests.conftest import small_config
-from training.choice import FIGURES, MIX_RANGES, choice_pass, objective
+from training.choice import FIGURES, MIX_RANGES, choice_pass, means, objective, objective_gain
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_the_choice_pass_fits_on_the_fit_part_and_judges_on_the_validation_perio
     assert validation["timestamp"].max() < split.test["timestamp"].min()  # and the test split is never reached
 
 
-def test_the_mix_is_the_best_trial_within_its_ranges_and_never_below_the_start(chosen):
+def test_the_mix_is_within_its_ranges_and_replaces_the_start_only_when_confirmed(chosen):
     _, cfg, new_cfg, record, _ = chosen
     assert set(record["mix"]) == set(MIX_RANGES)
     for key, value in record["mix"].items():
@@ -52,7 +52,28 @@ def test_the_mix_is_the_best_trial_within_its_ranges_and_never_below_the_start(c
     assert record["start_mix"]["transitions.weight"] == cfg.transitions.weight
     assert set(record["figures"]) == set(FIGURES)
     assert all(0.0 <= value <= 1.0 for value in record["figures"].values())
-    assert record["objective"] == objective(record["figures"]) >= objective(record["start_figures"])
+    confirmation = record["confirmation"]
+    assert confirmation["kept"] == (
+        confirmation["confirmed_gain"] > cfg.validation.min_gain_errors * confirmation["confirmed_standard_error"]
+    )
+    if not confirmation["kept"]:
+        assert record["mix"] == record["start_mix"] and record["figures"] == record["start_figures"]
+    assert record["objective"] == objective(record["figures"])
+
+
+def test_a_gain_on_every_query_is_confirmed_and_noise_is_not():
+    rng = np.random.default_rng(0)
+    n = 400
+    start = {name: rng.uniform(0.1, 0.5, n) for name in FIGURES}
+    start["liked_ndcg@10"][::3] = np.nan  # users without a liked movie
+    masks = {"static": np.ones(n, bool), "stream": np.ones(n, bool)}
+    better = {name: values + 0.05 for name, values in start.items()}
+    gain, error = objective_gain(better, start, masks)
+    assert gain > 0 and gain > 5 * error
+    noisy = {name: values + rng.normal(0, 0.2, n) for name, values in start.items()}
+    gain, error = objective_gain(noisy, start, masks)
+    assert abs(gain) < 3 * error
+    assert means(start, masks)["liked_ndcg@10"] == pytest.approx(np.nanmean(start["liked_ndcg@10"]))
 
 
 def test_objective_is_the_geometric_mean_of_the_four_figures():

@@ -9,6 +9,7 @@ import pytest
 from movierec.artifacts import CURRENT, KERAS_FILES, REQUIRED_FILES, load_bundle, recommender_from_bundle
 from movierec.config import SequenceConfig, TrainConfig
 from movierec.data.split import chronological_split
+from movierec.scoring.learned import FEATURE_NAMES
 from tests.helpers import resave_bundle
 from training import train as train_cli
 
@@ -30,7 +31,13 @@ def test_bundle_files_and_manifest(synthetic_bundle):
     ):
         assert key in manifest, key
     assert {"tensorflow", "keras", "numpy", "tf2onnx", "onnxruntime"} <= set(manifest["libraries"])
-    assert manifest["served_models"] == {"user_tower": "user_tower.onnx", "ranking_model": "ranking_model.onnx"}
+    assert manifest["served_models"] == {
+        "user_tower": "user_tower.onnx",
+        "ranking_model": "ranking_model.onnx",
+        "final_model": "final_model.onnx",
+    }
+    final = manifest["config"]["settings"]["final_stage"]  # learned on the validation period, kept or not, and why
+    assert final["examples"]["streaming"] > 0 and final["why"] and final["kept"] == (final["epochs"] > 0)
     assert len(manifest["data"]["archive_sha256"]) == 64
     assert set(REQUIRED_FILES) <= set(manifest["files"])
     assert {"report.md", "plots/recall_at_k.png", "plots/rmse_by_group.png", "plots/rating_distribution.png"} <= set(
@@ -146,7 +153,13 @@ def test_every_keras_file_reloads_with_same_outputs(synthetic_bundle):
     user_in = space.user_inputs(users)
     movie_in = space.movie_inputs(np.arange(6))
     again = {name: keras.saving.load_model(bundle.path / file) for name, file in KERAS_FILES.items()}
-    for name, inputs in (("user_tower", user_in), ("movie_tower", movie_in), ("retrieval_model", user_in)):
+    rows = {"features": np.random.default_rng(0).normal(size=(2, 9, len(FEATURE_NAMES))).astype(np.float32)}
+    for name, inputs in (
+        ("user_tower", user_in),
+        ("movie_tower", movie_in),
+        ("retrieval_model", user_in),
+        ("final_model", rows),
+    ):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(models[name](inputs)), keras.ops.convert_to_numpy(again[name](inputs)), atol=1e-5
         )
@@ -184,6 +197,10 @@ def test_served_onnx_models_match_the_saved_keras_models(synthetic_bundle):
         bundle.ranking_model(pairs),
         keras.ops.convert_to_numpy(models["ranking_model"](pairs, training=False)),
         atol=1e-5,
+    )
+    rows = {"features": np.random.default_rng(0).normal(size=(3, 40, len(FEATURE_NAMES))).astype(np.float32)}
+    np.testing.assert_allclose(
+        bundle.final_model(rows), keras.ops.convert_to_numpy(models["final_model"](rows, training=False)), atol=1e-4
     )
 
 

@@ -294,7 +294,7 @@ def test_report_and_summary_show_both_protocols_and_the_reference(streamed, caps
     result = evaluate(rec, split, streaming_sample=100, streaming_seed=5)
     metrics = result["metrics"]
     assert metrics["streaming"]["two_stage_events"] == {"kind": "sample", "events": 100, "seed": 5}
-    assert set(metrics["static"]) == {"two_tower", "two_stage", "popularity_all", "popularity_30d"}
+    assert set(metrics["static"]) == {"two_tower", "two_stage", "two_stage_formula", "popularity_all", "popularity_30d"}
     for row in metrics["static"].values():
         assert 0.0 <= row["ndcg@10"] <= row["hr@10"] <= row["hr@100"] <= 1.0
     report = render_markdown(result)

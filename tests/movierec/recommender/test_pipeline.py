@@ -34,7 +34,7 @@ def test_every_served_value_is_the_scoring_seams(rec, kind):
     scores[user.history_rows] = -np.inf
     candidates = top_k_rows(scores, 50)
     predicted = rec.ranker.predict_candidates(user.inputs, user.vector, candidates)
-    final = rec.scorer.final_scores(scores[None, :], candidates, predicted)[0]
+    final = rec.scorer.final_scores(user.queries(), user.inputs, scores[None, :], candidates, predicted)[0]
     order = np.argsort(-final, kind="stable")[:10]
     served = rec.recommend(user, 50, 10)
     rows = candidates[0, order]

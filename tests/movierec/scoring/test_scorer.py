@@ -88,7 +88,9 @@ def test_final_scores_read_every_movie_not_excluded(bundle, queries):
     scores[0, :5] = -np.inf
     candidates = np.array([[10, 11, 12]])
     predicted = np.array([[4.0, 2.0, 3.0]])
-    final = scorer.final_scores(scores, candidates, predicted)
+    final = scorer.final_scores(
+        queries.subset([True] + [False] * (queries.size - 1)), {}, scores, candidates, predicted
+    )
     np.testing.assert_allclose(
         final, scorer.final.scores(scores[:, [10, 11, 12]], predicted, scorer.final.log_normaliser(scores)[:, None])
     )

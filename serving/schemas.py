@@ -256,7 +256,8 @@ class Recommendation(BaseModel):
     year: int | None
     ranking_score: float = Field(
         description="the list's order. two_stage: P(the user's next rating is this movie and it is >= 4), from the "
-        "retrieval softmax and the ranker's calibrated rating; a peer method: its own score"
+        "retrieval softmax and the ranker's calibrated rating, shared out among the candidates by the learned final "
+        "stage; a peer method: its own score"
     )
     predicted_rating: float = Field(description="the ranker's predicted rating (1-5), whichever model chose the movie")
     retrieval_score: float = Field(

@@ -56,6 +56,20 @@ def objective(figures: dict) -> float:
     return float(math.exp(sum(math.log(v) for v in values) / len(values)))
 
 
+def split_sides(joined: np.ndarray, pooled_width: int, weight: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The pooled and sequence unit vectors inside served vectors joined at `weight` (no sequence side at 0)."""
+    if weight == 0:
+        return joined, None
+    return joined[:, :pooled_width] / math.sqrt(1.0 - weight), joined[:, pooled_width:] / math.sqrt(weight)
+
+
+def join_sides(pooled: np.ndarray, sequence: np.ndarray | None, weight: float) -> np.ndarray:
+    """Served vectors joined at `weight` from the two sides' unit vectors (the pooled side alone at 0)."""
+    if not weight:
+        return np.ascontiguousarray(pooled, np.float32)
+    return np.hstack([pooled * math.sqrt(1.0 - weight), sequence * math.sqrt(weight)]).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ValidationUsers:
     """A seeded sample of the validation period's users, as the static protocol judges them: what they rated in the
@@ -146,11 +160,7 @@ class ScoringChoice:
         )
 
     def _sides(self, joined: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """The pooled and sequence unit vectors inside served vectors joined at the trained weight."""
-        if self.trained_weight == 0:
-            return joined, None
-        pooled = joined[:, : self.pooled_width] / math.sqrt(1.0 - self.trained_weight)
-        return pooled, joined[:, self.pooled_width :] / math.sqrt(self.trained_weight)
+        return split_sides(joined, self.pooled_width, self.trained_weight)
 
     def config(self, mix: dict) -> ScoringConfig:
         """The ScoringConfig of a mix (TrainConfig keys; those left out keep the fitted models' values)."""
@@ -167,9 +177,7 @@ class ScoringChoice:
         )
 
     def _joined(self, pooled: np.ndarray, sequence: np.ndarray | None, weight: float) -> np.ndarray:
-        if not weight:
-            return pooled
-        return np.hstack([pooled * math.sqrt(1.0 - weight), sequence * math.sqrt(weight)]).astype(np.float32)
+        return join_sides(pooled, sequence, weight)
 
     def _lists(self, scorer, q: _Queries, weight: float) -> tuple[np.ndarray, np.ndarray]:
         """(candidates (n, k), final list (n, 10)) of each query, as the two-stage recommend orders them."""

@@ -36,7 +36,7 @@ from movierec.retrievers.topk import top_k_rows
 from movierec.retrievers.transitions import TransitionRetriever
 from movierec.scoring import ScoringConfig, build_scorer
 from movierec.scoring.learned import FEATURE_NAMES, FEATURES
-from training.choice import FitPart, ValidationUsers
+from training.choice import FitPart, ValidationUsers, join_sides, split_sides
 from training.fit import compile_model, movie_vectors
 
 CHUNK = 1024
@@ -82,15 +82,10 @@ class ExampleBuilder:
         )
 
     def _sides(self, joined: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.trained_weight == 0:
-            return joined, None
-        pooled = joined[:, : self.pooled_width] / math.sqrt(1.0 - self.trained_weight)
-        return pooled, joined[:, self.pooled_width :] / math.sqrt(self.trained_weight)
+        return split_sides(joined, self.pooled_width, self.trained_weight)
 
     def _joined(self, pooled: np.ndarray, sequence: np.ndarray | None) -> np.ndarray:
-        if not self.weight:
-            return np.ascontiguousarray(pooled, np.float32)
-        return np.hstack([pooled * math.sqrt(1.0 - self.weight), sequence * math.sqrt(self.weight)]).astype(np.float32)
+        return join_sides(pooled, sequence, self.weight)
 
     def rows(self, inputs: dict, histories: HistoryBatch, live: np.ndarray, excluded: np.ndarray):
         """(candidates (n, k), feature rows (n, k, F)) of a batch of queries."""

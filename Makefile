@@ -43,7 +43,7 @@ venv: $(VENV)/.installed ## Create .venv and install the pinned requirements
 data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download, md5-checked), validate, build the parquet cache
 	$(PY) -m training.data
 
-train: data ## Train retrieval + ranker with training/tuned/DATASET.json's settings (else a choice pass), evaluate against the peers, export the bundle to artifacts/
+train: data ## Train retrieval + ranker with training/tuned/DATASET.json's settings (else a choice pass), learn the final stage on the validation period, evaluate against the peers, export the bundle to artifacts/
 	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(if $(SETTINGS),--settings $(SETTINGS)) $(TRAIN_ARGS)
 
 tune: data ## Choose DATASET's settings with Optuna on its validation period in TUNE_BUDGET minutes (default 45; TUNE_ARGS); writes training/tuned/DATASET.json

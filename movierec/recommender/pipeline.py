@@ -75,9 +75,7 @@ class TwoStage:
 
     def formula_order(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         """The order the formula f alone gives the candidates (the learned final stage's reference)."""
-        normaliser = self.scorer.final.log_normaliser(scores)[:, None]
-        final = self.scorer.final.scores(np.take_along_axis(scores, candidates, axis=1), predicted, normaliser)
-        return np.argsort(-final, axis=1, kind="stable")
+        return np.argsort(-self.scorer.formula_scores(scores, candidates, predicted), axis=1, kind="stable")
 
     def rank(self, user: UserContext, scores: np.ndarray, k_retrieve: int, n_final: int) -> Ranked:
         k = min(k_retrieve, int(np.isfinite(scores).sum()))

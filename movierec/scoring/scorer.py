@@ -53,17 +53,23 @@ class Scorer:
         self, queries: Queries, user_inputs: dict, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray
     ) -> np.ndarray:
         """The final score of each user's candidates: f(u, m) of the formula, or with a learned final stage the same
-        total probability over each user's candidates shared out in proportion to exp(the head's logit). queries: the users as retrieval read them; user_inputs: their user-tower inputs; scores (users,
-        catalogue) retrieval scores with excluded movies at -inf; candidates (users, k) catalogue rows; predicted
-        (users, k) the ranker's ratings of them."""
+        total probability over each user's candidates shared out in proportion to exp(the head's logit).
+
+        queries: the users as retrieval read them; user_inputs: their user-tower inputs; scores (users, catalogue)
+        retrieval scores with excluded movies at -inf; candidates (users, k) catalogue rows; predicted (users, k) the
+        ranker's ratings of them."""
         if self.final_model is None:
-            normaliser = self.final.log_normaliser(scores)[:, None]
-            return self.final.scores(np.take_along_axis(scores, candidates, axis=1), predicted, normaliser)
+            return self.formula_scores(scores, candidates, predicted)
         rows = self.final_features(queries, user_inputs, scores, candidates, predicted)
         logits = self.final_model({FEATURES: rows}).reshape(candidates.shape).astype(np.float64)
         # the formula's probability mass over the candidates, shared out by the head: f itself when its residual is 0
         formula = rows[..., list(BASE_COLUMNS)].sum(axis=-1, dtype=np.float64)
         return np.exp(logits - log_sum_exp(logits) + log_sum_exp(formula))
+
+    def formula_scores(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """f(u, m) of the formula for each user's candidates (arguments as final_scores)."""
+        normaliser = self.final.log_normaliser(scores)[:, None]
+        return self.final.scores(np.take_along_axis(scores, candidates, axis=1), predicted, normaliser)
 
     def final_features(
         self, queries: Queries, user_inputs: dict, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray

@@ -46,7 +46,7 @@ data: venv ## Get DATASET (default ml-1m; DATA_ZIP/ML1M_ZIP or official download
 train: data ## Train retrieval + ranker with training/tuned/DATASET.json's settings (else a choice pass), learn the final stage on the validation period, evaluate against the peers, export the bundle to artifacts/
 	$(PY) -m training.train --output $(ARTIFACTS_DIR) $(if $(SETTINGS),--settings $(SETTINGS)) $(TRAIN_ARGS)
 
-tune: data ## Choose DATASET's settings with Optuna on its validation period in TUNE_BUDGET minutes (default 45; TUNE_ARGS); writes training/tuned/DATASET.json
+tune: data ## Choose DATASET's settings with Optuna on its validation period in TUNE_BUDGET minutes (default 45; TUNE_ARGS), then whether the learned final stage pays; writes training/tuned/DATASET.json (TUNE_ARGS=--final-stage-only: that check alone)
 	$(PY) -m training.tune --budget $(TUNE_BUDGET) $(TUNE_ARGS)
 
 holdout: data ## make train fitted on the training period's first 80%, judged on its last 20% (where settings are chosen; the test split is never read); bundle in ARTIFACTS_DIR/holdout/

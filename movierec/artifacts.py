@@ -34,7 +34,7 @@ from movierec.recommender import Recommender
 from movierec.retrievers import RETRIEVERS
 from movierec.retrievers.vector_index import Backend
 from movierec.scoring import ScoringConfig, build_scorer
-from movierec.scoring.learned import FEATURE_NAMES, FEATURES
+from movierec.scoring.learned import BASE_COLUMNS, FEATURE_NAMES, FEATURES
 
 SCHEMA_VERSION = 5  # 5: final_model.onnx, the learned final stage (movierec.scoring.learned)
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
@@ -101,6 +101,13 @@ class Bundle:
     @property
     def version(self) -> str:
         return self.manifest["version"]
+
+    @property
+    def final_stage_learned(self) -> bool:
+        """Whether the learned final stage orders the candidates (the manifest's record of training; a bundle whose
+        record says otherwise holds a final model with a zero residual, the formula, which serving need not run)."""
+        record = self.manifest.get("config", {}).get("settings", {}).get("final_stage", {})
+        return bool(record.get("kept", True)) if isinstance(record, dict) else True
 
     @functools.cached_property
     def description(self) -> DatasetDescription:
@@ -510,6 +517,13 @@ def check_consistency(bundle: Bundle) -> None:
     shape = final.inputs[FEATURES].shape if final.input_names == {FEATURES} else None
     if shape is None or len(shape) != 3 or shape[2] != len(FEATURE_NAMES):
         refuse(final_file, f"inputs {sorted(final.input_names)}, expected {FEATURES!r} of width {len(FEATURE_NAMES)}")
+    if not bundle.final_stage_learned:  # the manifest says the formula orders: the model must be the formula
+        rows = np.random.default_rng(0).normal(size=(2, 5, len(FEATURE_NAMES))).astype(np.float32)
+        formula = rows[..., list(BASE_COLUMNS)].sum(axis=-1)
+        if not np.allclose(np.asarray(final({FEATURES: rows})), formula, atol=1e-4):
+            refuse(
+                final_file, "the manifest says the formula orders the candidates, but this model's residual is not 0"
+            )
     try:  # after the models' widths: a vectors file of another size is blamed there first
         build_scorer(bundle.scoring, vectors, space, bundle.train_ratings, bundle.peers)
     except ValueError as exc:
@@ -568,7 +582,7 @@ def recommender_from_bundle(bundle: Bundle, backend: Backend = "numpy") -> Recom
         space=bundle.space,
         user_model=bundle.user_model,
         ranking_model=bundle.ranking_model,
-        final_model=bundle.final_model,
+        final_model=bundle.final_model if bundle.final_stage_learned else None,  # None: the formula, not run
         movie_vectors=bundle.movie_vectors,
         movies=bundle.movies,
         users=bundle.users,

@@ -6,7 +6,9 @@ from everything its user rated before it (the streaming protocol; one target), o
 fit part alone (the static protocol; every validation movie a target). Its rows are the Scorer's own feature rows
 (movierec.scoring.learned) over the query's retrieved candidates. The head is cross-fitted by user (each fold judged
 after every epoch by NDCG@10 with a head fitted on the other folds); epoch 0 is the formula (the head's residual starts
-at 0), and the head replaces it only when its pooled gain is more than its standard error (a setting).
+at 0), and the head replaces it only when its pooled gain is more than its standard error (a setting). The head learns
+P(rated next); the like factor P(liked | rated) multiplies it after, as in the formula, and the judge counts liked
+NDCG@10 beside the every-rating figures, as the choice pass's objective does.
 """
 
 from __future__ import annotations
@@ -46,15 +48,17 @@ NDCG_K = 10
 @dataclass
 class Examples:
     """Listwise examples: rows (n, k, F) float32, targets (n, k) float32 summing to 1 over each example's targets,
-    user (n,) the query's user id, static (n,) whether the example is a static one."""
+    liked (n, k) bool the targets rated at or above the dataset's liked threshold, user (n,) the query's user id,
+    static (n,) whether the example is a static one."""
 
     rows: np.ndarray
     targets: np.ndarray
+    liked: np.ndarray
     user: np.ndarray
     static: np.ndarray
 
     def take(self, keep: np.ndarray) -> Examples:
-        return Examples(self.rows[keep], self.targets[keep], self.user[keep], self.static[keep])
+        return Examples(self.rows[keep], self.targets[keep], self.liked[keep], self.user[keep], self.static[keep])
 
 
 class ExampleBuilder:
@@ -96,7 +100,9 @@ class ExampleBuilder:
         predicted = self.ranker.predict_candidates(inputs, pooled, candidates)
         return candidates, self.scorer.final_features(queries, inputs, scores, candidates, predicted)
 
-    def examples(self, fit: pd.DataFrame, validation: pd.DataFrame, events: int, users: int, seed: int) -> Examples:
+    def examples(
+        self, fit: pd.DataFrame, validation: pd.DataFrame, events: int, users: int, seed: int, liked_threshold: float
+    ) -> Examples:
         """Streaming examples (a seeded sample of `events` validation ratings) and static ones (a seeded sample of
         `users` validation users), keeping those with a target among their candidates."""
         space = self.space
@@ -113,8 +119,10 @@ class ExampleBuilder:
                 excluded_rows(timeline, batch),
             )
             hit = (candidates == timeline.target_row[batch][:, None]).astype(np.float32)
-            parts.append(Examples(rows, hit, timeline.users[timeline.event_user[batch]], np.zeros(len(batch), bool)))
-        judged = ValidationUsers.sample(space, fit, validation, users, seed, liked_threshold=np.inf)
+            liked = (hit > 0) & (timeline.rating[timeline.event_at[batch]] >= liked_threshold)[:, None]
+            user = timeline.users[timeline.event_user[batch]]
+            parts.append(Examples(rows, hit, liked, user, np.zeros(len(batch), bool)))
+        judged = ValidationUsers.sample(space, fit, validation, users, seed, liked_threshold)
         inputs = space.user_inputs(judged.users)
         for start in range(0, len(judged.users), CHUNK):
             stop = min(start + CHUNK, len(judged.users))
@@ -126,12 +134,13 @@ class ExampleBuilder:
                 judged.excluded[start:stop],
             )
             hit = np.zeros(candidates.shape, np.float32)
-            for i, relevant in enumerate(judged.relevant[start:stop]):
-                hit[i] = np.isin(candidates[i], list(relevant))
-            parts.append(Examples(rows, hit, judged.users[start:stop], np.ones(n, bool)))
-        every = Examples(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("rows", "targets", "user", "static"))
-        )
+            liked = np.zeros(candidates.shape, bool)
+            for i in range(n):
+                hit[i] = np.isin(candidates[i], list(judged.relevant[start + i]))
+                liked[i] = np.isin(candidates[i], list(judged.liked[start + i]))
+            parts.append(Examples(rows, hit, liked, judged.users[start:stop], np.ones(n, bool)))
+        fields = ("rows", "targets", "liked", "user", "static")
+        every = Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
         found = every.targets.sum(axis=1)
         every = every.take(found > 0)
         every.targets /= every.targets.sum(axis=1, keepdims=True)
@@ -148,71 +157,102 @@ def ndcg(logits: np.ndarray, targets: np.ndarray, k: int = NDCG_K) -> np.ndarray
     return dcg / ideal
 
 
-def judge(per_example: np.ndarray, static: np.ndarray) -> float:
-    """One figure per epoch: the geometric mean of the static and the streaming examples' mean NDCG@10."""
-    means = [per_example[part].mean() for part in (static, ~static) if part.any()]
+FIGURES = ("static NDCG@10", "static liked NDCG@10", "streaming NDCG@10")  # what the head is judged on
+
+
+def figures(logits: np.ndarray, examples: Examples) -> np.ndarray:
+    """(len(FIGURES), n) per example figures of the candidates ordered by logit, NaN where a figure does not judge
+    the example: NDCG@10 of the static examples (every target relevant), of those with a liked target (only liked
+    targets relevant), and of the streaming examples."""
+    every = ndcg(logits, examples.targets)
+    liked = examples.liked.any(axis=1)
+    of_liked = np.full(len(every), np.nan)
+    of_liked[liked] = ndcg(logits[liked], examples.liked[liked].astype(np.float32))
+    static = examples.static
+    return np.stack(
+        [np.where(static, every, np.nan), np.where(static, of_liked, np.nan), np.where(static, np.nan, every)]
+    )
+
+
+def judge(per_example: np.ndarray) -> float:
+    """One figure: the geometric mean of the mean of each figure that judges some example (the choice pass's
+    objective, less Recall@200, which the final order cannot change)."""
+    means = [np.nanmean(row) for row in per_example if not np.isnan(row).all()]
     return float(math.exp(np.mean(np.log(np.maximum(means, 1e-9)))))
 
 
-def gain_and_error(now: np.ndarray, base: np.ndarray, static: np.ndarray) -> tuple[float, float]:
-    """judge(now) - judge(base) and its standard error from the per-example differences (delta method)."""
-    gain = judge(now, static) - judge(base, static)
-    variance = 0.0
-    for part in (static, ~static):
-        if part.sum() > 1:
-            share = 0.5 if static.any() and (~static).any() else 1.0
-            diff = now[part] - base[part]
-            variance += (share / max(base[part].mean(), 1e-9)) ** 2 * diff.var(ddof=1) / part.sum()
-    return gain, judge(base, static) * math.sqrt(variance)
+def gain_and_error(now: np.ndarray, base: np.ndarray) -> tuple[float, float]:
+    """judge(now) - judge(base) and its standard error from the per-example differences: each example's influence
+    on the log of the geometric mean summed over the figures that judge it (delta method; an example judged by two
+    figures counts once)."""
+    gain = judge(now) - judge(base)
+    judged = [row for row in range(len(base)) if not np.isnan(base[row]).all()]
+    influence = np.zeros(base.shape[1])
+    for row in judged:
+        mask = ~np.isnan(base[row])
+        diff = now[row, mask] - base[row, mask]
+        mean = max(float(base[row, mask].mean()), 1e-9)
+        influence[mask] += (diff - diff.mean()) / (mask.sum() * mean * len(judged))
+    return gain, judge(base) * math.sqrt(float((influence**2).sum()))
 
 
 def fit_final_head(examples: Examples, cfg, seed: int, verbose: int = 0):
-    """(the final model, record). Cross-fitted by user: for each of cfg.final.folds folds a head is fitted on the
-    other folds' examples and judged on its own after every epoch, so every example is judged by a head that never
-    saw its user. The epoch count whose pooled figure is best is kept when its gain over epoch 0 (the formula) is more
-    than cfg.validation.min_gain_errors standard errors; the head is then refitted on every example for that many
-    epochs. Otherwise its residual is 0: the formula."""
+    """(the final model, record). The head learns a residual of log P(rated next) (the formula's first base
+    column) from the examples' targets; the final order adds log P(liked | rated), so that, at 0, it is the formula.
+    Cross-fitted by user: for each of cfg.final.folds folds a head is fitted on the other folds' examples and judged
+    on its own after every epoch (FIGURES), so every example is judged by a head that never saw its user. The epoch
+    count whose pooled figure is best is kept when its gain over epoch 0 (the formula) is more than
+    cfg.validation.min_gain_errors standard errors; the head is then refitted on every example for that many epochs.
+    Otherwise its residual is 0: the formula."""
     fc = cfg.final
     users = np.unique(examples.user)
     fold = (np.random.default_rng(seed).permutation(len(users)) % fc.folds)[np.searchsorted(users, examples.user)]
-    held_out = np.zeros((fc.epochs + 1, len(examples.user)))  # each example's NDCG@10 after each epoch
+    held_out = np.zeros((fc.epochs + 1, len(FIGURES), len(examples.user)))  # each example's figures by epoch
     for f in range(fc.folds):
         held = fold == f
         train, test = examples.take(~held), examples.take(held)
-        model = _fitting(train, fc)
-        held_out[0, held] = ndcg(_logits(model, test.rows), test.targets)
+        served, trained = _fitting(train, fc)
+        held_out[0][:, held] = figures(_logits(served, test.rows), test)
         for epoch in range(1, fc.epochs + 1):
-            _one_epoch(model, train, fc, verbose)
-            held_out[epoch, held] = ndcg(_logits(model, test.rows), test.targets)
+            _one_epoch(trained, train, fc, verbose)
+            held_out[epoch][:, held] = figures(_logits(served, test.rows), test)
         print(
-            f"final stage fold {f + 1}/{fc.folds}: held-out NDCG@10 by epoch "
-            + " ".join(f"{judge(held_out[e, held], test.static):.4f}" for e in range(fc.epochs + 1)),
+            f"final stage fold {f + 1}/{fc.folds}: held-out figure by epoch "
+            + " ".join(f"{judge(held_out[e][:, held]):.4f}" for e in range(fc.epochs + 1)),
             flush=True,
         )
-    values = [judge(held_out[e], examples.static) for e in range(fc.epochs + 1)]
+    values = [judge(held_out[e]) for e in range(fc.epochs + 1)]
     best_epoch = int(np.argmax(values))
     gain, error = (0.0, 0.0)
     if best_epoch > 0:
-        gain, error = gain_and_error(held_out[best_epoch], held_out[0], examples.static)
+        gain, error = gain_and_error(held_out[best_epoch], held_out[0])
     kept = best_epoch > 0 and gain > cfg.validation.min_gain_errors * error
-    model = _fitting(examples, fc)
+    model, trained = _fitting(examples, fc)
     if kept:
         for _ in range(best_epoch):
-            _one_epoch(model, examples, fc, verbose)
+            _one_epoch(trained, examples, fc, verbose)
     times = f"{cfg.validation.min_gain_errors:g} x its standard error"
+    figure = "cross-fitted validation figure (geometric mean of " + ", ".join(FIGURES) + ")"
     record = {
         "kept": bool(kept),
         "why": (
-            f"after {best_epoch} epochs the cross-fitted NDCG@10 gain over the formula, {gain:+.4f}, is more than "
-            f"{times} {error:.4f}: the learned head orders the candidates"
+            f"after {best_epoch} epochs the {figure} gains {gain:+.4f} over the formula, more than {times} "
+            f"{error:.4f}: the learned head orders the candidates"
             if kept
             else (
-                f"no epoch count's cross-fitted NDCG@10 gain over the formula ({gain:+.4f} after {best_epoch}) is more "
-                f"than {times} ({error:.4f}): the formula orders the candidates"
+                f"no epoch count's {figure} gains more over the formula than {times} ({gain:+.4f} after "
+                f"{best_epoch}, standard error {error:.4f}): the formula orders the candidates"
             )
         ),
         "epochs": best_epoch if kept else 0,
-        "held_out_ndcg@10": values,
+        "held_out_figure": values,
+        "held_out_figures": {
+            name: {
+                "formula": float(np.nanmean(held_out[0][i])),
+                "best_epoch": float(np.nanmean(held_out[best_epoch][i])),
+            }
+            for i, name in enumerate(FIGURES)
+        },
         "gain": gain,
         "standard_error": error,
         "folds": fc.folds,
@@ -220,6 +260,7 @@ def fit_final_head(examples: Examples, cfg, seed: int, verbose: int = 0):
             "users": int(len(users)),
             "static": int(examples.static.sum()),
             "streaming": int((~examples.static).sum()),
+            "with_liked_targets": int(examples.liked.any(axis=1).sum()),
         },
         "features": list(FEATURE_NAMES),
     }
@@ -227,15 +268,18 @@ def fit_final_head(examples: Examples, cfg, seed: int, verbose: int = 0):
 
 
 def _fitting(examples: Examples, fc):
-    """A compiled head standardised on the examples' rows, its residual at 0."""
+    """(served, trained): a head standardised on the examples' rows, its residual at 0, as served (every base column)
+    and as trained (compiled, the rated-next column alone: the liked factor is added after, not learnt away); the
+    two share every layer."""
     import keras
 
-    from movierec.models.final import build_final_model
+    from movierec.models.final import build_final_model, rated_next_view
 
     flat = examples.rows.reshape(-1, examples.rows.shape[-1])
-    model = build_final_model(flat.mean(axis=0), flat.var(axis=0), fc.hidden, fc.dropout)
-    model.compile(optimizer=keras.optimizers.Adam(fc.learning_rate), loss=keras.losses.CategoricalCrossentropy(True))
-    return model
+    served = build_final_model(flat.mean(axis=0), flat.var(axis=0), fc.hidden, fc.dropout)
+    trained = rated_next_view(served)
+    trained.compile(optimizer=keras.optimizers.Adam(fc.learning_rate), loss=keras.losses.CategoricalCrossentropy(True))
+    return served, trained
 
 
 def _one_epoch(model, examples: Examples, fc, verbose: int) -> None:
@@ -270,11 +314,12 @@ def fit_part(cfg, data, train: pd.DataFrame, users, verbose: int = 1) -> FitPart
     return FitPart(fit_models(cfg, data, fit, users, {}, verbose), fit, validation)
 
 
-def learn_final_stage(part: FitPart, cfg, verbose: int = 0):
-    """(the final model, record) for the mix cfg sets, from the fit part's models (FitPart)."""
+def learn_final_stage(part: FitPart, cfg, liked_threshold: float, verbose: int = 0):
+    """(the final model, record) for the mix cfg sets, from the fit part's models (FitPart); liked_threshold: the
+    dataset's (its description's)."""
     scoring = ScoringConfig.from_train_config(cfg, part.models.scoring.like)
     builder = ExampleBuilder(part.models, scoring, cfg, part.fit)
-    examples = builder.examples(part.fit, part.validation, cfg.final.events, cfg.final.users, cfg.seed)
+    examples = builder.examples(part.fit, part.validation, cfg.final.events, cfg.final.users, cfg.seed, liked_threshold)
     print(
         f"final stage: {int((~examples.static).sum()):,} streaming and {int(examples.static.sum()):,} static examples "
         f"with a target among their {builder.k} candidates, {examples.rows.shape[-1]} features each"

@@ -274,7 +274,9 @@ def run(
         )
         chosen["how"] += "; the candidate sources' mix chosen on the validation period by a choice pass"
         timings["choice pass"] = round(time.perf_counter() - start, 2)
-    final_head, chosen["final_stage"] = learned_final_stage(cfg, data, split.train, users, part, timings, verbose)
+    final_head, chosen["final_stage"] = learned_final_stage(
+        cfg, data, split.train, users, part, timings, verbose, chosen.get("chosen", {}).get("final_stage")
+    )
     del part
     keras.utils.set_random_seed(cfg.seed)
     models = fit_models(cfg, data, split.train, users, timings, verbose)
@@ -298,7 +300,7 @@ def run(
             space=space,
             user_model=served["user_tower"],
             ranking_model=served["ranking_model"],
-            final_model=served["final_model"],
+            final_model=served["final_model"] if chosen["final_stage"]["kept"] else None,  # as the bundle is served
             movie_vectors=vectors,
             movies=data.movies,
             users=users,
@@ -368,18 +370,22 @@ def run(
     return folder
 
 
-def learned_final_stage(cfg, data, train, users, part, timings: dict, verbose: int):
+def learned_final_stage(cfg, data, train, users, part, timings: dict, verbose: int, tuned: dict | None = None):
     """(the final model, its record): learned on the validation period from the fit part's models (`part`, a choice
-    pass's training.choice.FitPart, or fitted here), or the formula's when cfg.final.learned is off."""
+    pass's training.choice.FitPart, or fitted here), or the formula's when cfg.final.learned is off. tuned: the
+    settings file's record of make tune's final-stage check, quoted when it turned the learned stage off."""
     from training.final_stage import fit_part, formula_head, learn_final_stage
 
     if not cfg.final.learned:
-        return formula_head(), {"kept": False, "why": "the formula orders the candidates (final.learned is off)"}
+        why = "the formula orders the candidates (final.learned is off"
+        why += f"; make tune's final-stage check: {tuned['why']})" if tuned and "why" in tuned else ")"
+        print(f"final stage: {why}")
+        return formula_head(), {"kept": False, "why": why}
     start = time.perf_counter()
     if part is None:
         part = fit_part(cfg, data, train, users, verbose)
     with stage("final stage", timings):
-        model, record = learn_final_stage(part, cfg, verbose=0)
+        model, record = learn_final_stage(part, cfg, data.description.liked_threshold, verbose=0)
         print(f"final stage: {record['why']}")
     timings["final-stage pass"] = round(time.perf_counter() - start, 2)
     return model, record

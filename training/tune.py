@@ -5,7 +5,9 @@ prunes itself after the towers when their Recall@200 on the validation period is
 at that point, and otherwise chooses its candidate sources' mix on the validation period (training.choice); its
 value is that choice's objective. The study (seeded TPE, median pruning) is stored under
 ARTIFACTS_DIR/tune/<dataset>/study.db, so a second run goes on from the first; the best trial's settings are written to
-training/tuned/<dataset>.json. main() sets glibc's heap (training.memory) before anything starts a thread, so this
+training/tuned/<dataset>.json, after a final-stage check with those settings (the learned final stage fitted as make
+train would, kept only when it beats the formula on the validation period) that sets final.learned: make train runs
+the final-stage pass only where it pays. main() sets glibc's heap (training.memory) before anything starts a thread, so this
 module's top imports only the standard library, the settings and that module.
 """
 
@@ -88,6 +90,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="default training/tuned/<dataset>.json (with --holdout: <dataset>.json in the study folder)",
     )
+    parser.add_argument(
+        "--final-stage-only",
+        action="store_true",
+        help="no study: run only the final-stage check with the settings file's settings and write its answer "
+        "(final.learned) into that file",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="where raw/ and processed/ go (default: data/)")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     args = parser.parse_args(argv)
@@ -110,7 +118,7 @@ def tune(args: argparse.Namespace) -> Path:
     from movierec.data.prepare import prepare_dataset
     from movierec.data.split import evaluation_split, validation_mask
     from training.choice import choice_pass
-    from training.settings import apply, scaled_to_size, settings_path, write
+    from training.settings import apply, read, scaled_to_size, settings_path, write
     from training.train import data_dirs
 
     cfg = dataclasses.replace(TrainConfig(), seed=args.seed)
@@ -128,6 +136,15 @@ def tune(args: argparse.Namespace) -> Path:
     )
     name = args.dataset if not args.holdout else f"{args.dataset}-holdout-{args.holdout:g}"
     folder = args.output or ARTIFACTS_DIR / "tune" / name
+    # a held-out study's settings go beside its study (make holdout SETTINGS=...), never over the dataset's own file
+    default = settings_path(args.dataset) if not args.holdout else folder / f"{args.dataset}.json"
+    if args.final_stage_only:
+        existing = read(args.settings_out or default, args.dataset)
+        settings, chosen = dict(existing.settings), dict(existing.chosen)
+        settings["final.learned"], chosen["final_stage"] = final_stage_check(args, data, train, settings)
+        path = write(existing.path, args.dataset, settings, chosen)
+        print(f"settings: {path}")
+        return path
     folder.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=name,
@@ -165,7 +182,8 @@ def tune(args: argparse.Namespace) -> Path:
         if trial.datetime_complete and trial.datetime_start:
             durations.append((trial.datetime_complete - trial.datetime_start).total_seconds())
         elapsed = time.perf_counter() - started
-        if durations and elapsed + sum(durations) / len(durations) > args.budget * 60:
+        # the final-stage check after the study costs about one trial: no trial starts that leaves no time for it
+        if durations and elapsed + 2 * sum(durations) / len(durations) > args.budget * 60:
             study.stop()
         finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         best = study.best_trial if finished else None
@@ -214,12 +232,31 @@ def tune(args: argparse.Namespace) -> Path:
         "fit_ratings": int(len(fit)),
         "holdout_fraction": args.holdout,
     }
-    # a held-out study's settings go beside its study (make holdout SETTINGS=...), never over the dataset's own file
-    default = settings_path(args.dataset) if not args.holdout else folder / f"{args.dataset}.json"
+    settings["final.learned"], chosen["final_stage"] = final_stage_check(args, data, train, settings)
     path = write(args.settings_out or default, args.dataset, settings, chosen)
     print(f"\nbest: trial {best.number}, objective {best.value:.4f} (the built-in settings: {first.value:.4f})")
     print(f"settings: {path}")
     return path
+
+
+def final_stage_check(args: argparse.Namespace, data, train, settings: dict) -> tuple[bool, dict]:
+    """(whether the learned final stage orders the candidates, the check's record): with these settings, every model
+    fitted on the fit part and the head cross-fitted on the validation period (training.final_stage), as make train
+    would; make train then runs that pass only where the head beat the formula here."""
+    import keras
+
+    from training.final_stage import fit_part, learn_final_stage
+    from training.settings import apply
+
+    cfg = apply(dataclasses.replace(TrainConfig(), seed=args.seed), settings, "the chosen settings")
+    cfg = dataclasses.replace(cfg, final=dataclasses.replace(cfg.final, learned=True))
+    print("\nfinal-stage check: does a learned head beat the formula on the validation period?", flush=True)
+    keras.utils.set_random_seed(args.seed)
+    part = fit_part(cfg, data, train, data.users, verbose=0 if args.quiet else 1)
+    _, record = learn_final_stage(part, cfg, data.description.liked_threshold)
+    print(f"final-stage check: {record['why']}", flush=True)
+    keys = ("kept", "why", "epochs", "gain", "standard_error", "held_out_figures", "examples")
+    return bool(record["kept"]), {key: record[key] for key in keys}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 from keras import layers
 
 from movierec.models.layers import ResidualLogit, Standardise
-from movierec.scoring.learned import BASE_COLUMNS, FEATURES
+from movierec.scoring.learned import BASE_COLUMNS, FEATURES, RATED_COLUMN
 
 
 def build_final_model(
@@ -24,3 +24,12 @@ def build_final_model(
     x = layers.Dropout(dropout, name="final_dropout")(x)
     residual = layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros", name="final_residual")(x)
     return keras.Model({FEATURES: rows}, ResidualLogit(BASE_COLUMNS, name="final_logit")(rows, residual), name=name)
+
+
+def rated_next_view(model: keras.Model) -> keras.Model:
+    """The final model's logit of what is rated next: the rated-next base column + the same residual (every layer
+    shared with `model`), what the head is trained on; the served logit adds log P(liked | rated) to it."""
+    rows = model.inputs[0]
+    residual = model.get_layer("final_residual").output
+    logit = ResidualLogit((RATED_COLUMN,), name="rated_next_logit")(rows, residual)
+    return keras.Model({FEATURES: rows}, logit, name=f"{model.name}_rated_next")

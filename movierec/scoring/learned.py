@@ -17,6 +17,7 @@ USER_COLUMNS = ("live", "known_user", "log_history", "history_mean_rating")
 CANDIDATE_COLUMNS = ("log_rated", "log_liked", "pooled", "sequence", "transition", "log_rank", "predicted")
 LOG_FLOOR = -30.0  # the log factors' floor: an excluded movie (log 0) stays finite
 BASE_COLUMNS = (0, 1)  # log_rated + log_liked = log f(u, m), the formula's final score
+RATED_COLUMN = 0  # log_rated: what the head's residual corrects (training.final_stage)
 
 
 FEATURE_NAMES = (*CANDIDATE_COLUMNS, *USER_COLUMNS, *(f"movie_{name}" for name in MOVIE_NUMERIC))

@@ -340,3 +340,37 @@ def test_a_final_model_of_another_width_is_refused(folder):
 
     replace_part(folder, "final_model.onnx", to_onnx(build_final_model(np.zeros(3), np.ones(3))))
     one_line_refusal(folder, "final_model.onnx: inputs")
+
+
+def final_model_onnx(residual_bias: float) -> bytes:
+    """A final model of the served width whose residual is residual_bias everywhere (0: the formula)."""
+    from movierec.models.export import to_onnx
+    from movierec.models.final import build_final_model
+    from movierec.scoring.learned import FEATURE_NAMES
+
+    model = build_final_model(np.zeros(len(FEATURE_NAMES)), np.ones(len(FEATURE_NAMES)))
+    layer = model.get_layer("final_residual")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel, bias + residual_bias])
+    return to_onnx(model)
+
+
+def set_final_stage_kept(folder, kept: bool) -> None:
+    with edited_manifest(folder) as manifest:
+        manifest["config"]["settings"]["final_stage"] = {"kept": kept, "why": "set by the test"}
+
+
+def test_a_learned_final_model_in_a_bundle_whose_manifest_says_formula_is_refused(folder):
+    replace_part(folder, "final_model.onnx", final_model_onnx(0.5))
+    set_final_stage_kept(folder, False)
+    one_line_refusal(folder, "final_model.onnx: the manifest says the formula orders the candidates")
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_serving_runs_the_final_model_only_when_the_learned_stage_was_kept(folder, kept):
+    replace_part(folder, "final_model.onnx", final_model_onnx(0.0))
+    set_final_stage_kept(folder, kept)
+    bundle = load_bundle(folder)
+    assert bundle.final_stage_learned is kept
+    scorer = recommender_from_bundle(bundle).two_stage.scorer
+    assert (scorer.final_model is not None) is kept

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from movierec.models.export import to_onnx
-from movierec.models.final import build_final_model
+from movierec.models.final import build_final_model, rated_next_view
 from movierec.models.runtime import OnnxModel
 from movierec.scoring.learned import FEATURES
 
@@ -24,6 +24,17 @@ def test_the_untrained_model_is_the_sum_of_the_base_columns():
     model = build_final_model(np.zeros(4), np.ones(4), hidden=8)
     rows = np.random.default_rng(1).normal(size=(3, 5, 4)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(model({FEATURES: rows})), rows[..., 0] + rows[..., 1], rtol=1e-6)
+
+
+def test_the_rated_next_view_shares_the_residual_and_leaves_the_liked_column_out():
+    model = trained_like()
+    view = rated_next_view(model)
+    rows = np.random.default_rng(4).normal(size=(2, 9, 6)).astype(np.float32)
+    served, trained = np.asarray(model({FEATURES: rows})), np.asarray(view({FEATURES: rows}))
+    np.testing.assert_allclose(served - trained, rows[..., 1], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(trained, rows[..., 0], atol=1e-3)  # the residual is not 0: the view carries it
+    view.layers[-2].set_weights([w * 0 for w in view.layers[-2].get_weights()])  # the shared residual layer
+    np.testing.assert_allclose(np.asarray(model({FEATURES: rows})), rows[..., 0] + rows[..., 1], rtol=1e-5, atol=1e-5)
 
 
 def test_round_trip(tmp_path):

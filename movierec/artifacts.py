@@ -34,7 +34,7 @@ from movierec.recommender import Recommender
 from movierec.retrievers import RETRIEVERS
 from movierec.retrievers.vector_index import Backend
 from movierec.scoring import ScoringConfig, build_scorer
-from movierec.scoring.learned import BASE_COLUMNS, FEATURE_NAMES, FEATURES
+from movierec.scoring.learned import FEATURE_NAMES, FEATURES, formula_logits
 
 SCHEMA_VERSION = 5  # 5: final_model.onnx, the learned final stage (movierec.scoring.learned)
 OPTIONAL_USER_KEYS = {"example_age"}  # read by the sequence branch only: a bundle without one has no such input
@@ -519,8 +519,7 @@ def check_consistency(bundle: Bundle) -> None:
         refuse(final_file, f"inputs {sorted(final.input_names)}, expected {FEATURES!r} of width {len(FEATURE_NAMES)}")
     if not bundle.final_stage_learned:  # the manifest says the formula orders: the model must be the formula
         rows = np.random.default_rng(0).normal(size=(2, 5, len(FEATURE_NAMES))).astype(np.float32)
-        formula = rows[..., list(BASE_COLUMNS)].sum(axis=-1)
-        if not np.allclose(np.asarray(final({FEATURES: rows})), formula, atol=1e-4):
+        if not np.allclose(np.asarray(final({FEATURES: rows})), formula_logits(rows), atol=1e-4):
             refuse(
                 final_file, "the manifest says the formula orders the candidates, but this model's residual is not 0"
             )

@@ -7,8 +7,8 @@ value is that choice's objective. The study (seeded TPE, median pruning) is stor
 ARTIFACTS_DIR/tune/<dataset>/study.db, so a second run goes on from the first; the best trial's settings are written to
 training/tuned/<dataset>.json, after a final-stage check with those settings (the learned final stage fitted as make
 train would, kept only when it beats the formula on the validation period) that sets final.learned: make train runs
-the final-stage pass only where it pays. main() sets glibc's heap (training.memory) before anything starts a thread, so this
-module's top imports only the standard library, the settings and that module.
+the final-stage pass only where it pays. main() sets glibc's heap (training.memory) before anything starts a thread,
+so this module's top imports only the standard library, the settings and that module.
 """
 
 from __future__ import annotations

@@ -23,6 +23,12 @@ RATED_COLUMN = 0  # log_rated: what the head's residual corrects (training.final
 FEATURE_NAMES = (*CANDIDATE_COLUMNS, *USER_COLUMNS, *(f"movie_{name}" for name in MOVIE_NUMERIC))
 
 
+def formula_logits(rows: np.ndarray) -> np.ndarray:
+    """log f(u, m) of feature rows (..., len(FEATURE_NAMES)): the sum of the base columns, in float64; what a final
+    model whose residual is 0 returns."""
+    return rows[..., list(BASE_COLUMNS)].sum(axis=-1, dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class CandidateTerms:
     """What the Scorer knows about each candidate (users, k) beyond its movie: the formula's two log factors, the

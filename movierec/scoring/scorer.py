@@ -16,7 +16,7 @@ from movierec.retrievers.transitions import TransitionRetriever
 from movierec.retrievers.vector_index import Backend
 from movierec.scoring.config import ScoringConfig
 from movierec.scoring.final import FinalScorer
-from movierec.scoring.learned import BASE_COLUMNS, FEATURES, LOG_FLOOR, CandidateTerms, feature_rows
+from movierec.scoring.learned import FEATURES, LOG_FLOOR, CandidateTerms, feature_rows, formula_logits
 from movierec.scoring.live_weight import LiveWeight
 
 
@@ -63,7 +63,7 @@ class Scorer:
         rows = self.final_features(queries, user_inputs, scores, candidates, predicted)
         logits = self.final_model({FEATURES: rows}).reshape(candidates.shape).astype(np.float64)
         # the formula's probability mass over the candidates, shared out by the head: f itself when its residual is 0
-        formula = rows[..., list(BASE_COLUMNS)].sum(axis=-1, dtype=np.float64)
+        formula = formula_logits(rows)
         return np.exp(logits - log_sum_exp(logits) + log_sum_exp(formula))
 
     def formula_scores(self, scores: np.ndarray, candidates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
